@@ -1,0 +1,11 @@
+// One register_* function per concept; module.cpp calls them all. No logic lives here.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace lockstep::bindings {
+
+void register_errors(pybind11::module_& m);
+void register_types(pybind11::module_& m);
+
+}  // namespace lockstep::bindings
