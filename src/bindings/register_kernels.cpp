@@ -14,7 +14,7 @@
 #include "kernels/kernel_table.h"
 #include "kernels/matmul.h"
 #include "quant/types.h"
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace py = pybind11;
 
@@ -83,7 +83,7 @@ void register_kernels(py::module_& parent) {
             if (!matmul_supports(w.type)) throw py::value_error("matmul does not support " + type_name);
             const KernelTable& k = table(isa);
             FloatArray y({x.shape(0), static_cast<py::ssize_t>(rows)});
-            runtime::ThreadPool pool(n_threads);
+            ThreadPool pool(n_threads);
             std::vector<uint8_t> scratch;
             const MatmulOutput out{&w, y.mutable_data()};
             matmul(k, pool, x.data(), x.shape(0), {&out, 1}, scratch);

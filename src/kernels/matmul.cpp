@@ -56,7 +56,7 @@ bool matmul_supports(GGMLType type) {
     }
 }
 
-void matmul(const KernelTable& kernels, runtime::ThreadPool& pool, const float* x, int64_t n_tokens,
+void matmul(const KernelTable& kernels, ThreadPool& pool, const float* x, int64_t n_tokens,
             std::span<const MatmulOutput> outputs, std::vector<uint8_t>& scratch) {
     if (outputs.empty() || n_tokens <= 0) return;
     const int64_t cols = outputs[0].weight->cols;

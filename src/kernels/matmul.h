@@ -10,7 +10,7 @@
 
 #include "kernels/kernel_table.h"
 #include "quant/types.h"
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace lockstep::kernels {
 
@@ -35,7 +35,7 @@ struct MatmulOutput {
 // Every weight reads the same input x [n_tokens, cols]; computing several in one call
 // (Q/K/V, gate/up) shares the activation quantization and one parallel loop.
 // `scratch` holds the quantized activations and grows as needed.
-void matmul(const KernelTable& kernels, runtime::ThreadPool& pool, const float* x, int64_t n_tokens,
+void matmul(const KernelTable& kernels, ThreadPool& pool, const float* x, int64_t n_tokens,
             std::span<const MatmulOutput> outputs, std::vector<uint8_t>& scratch);
 
 }  // namespace lockstep::kernels

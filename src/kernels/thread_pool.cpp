@@ -1,10 +1,10 @@
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 #include <algorithm>
 
 #include <immintrin.h>
 
-namespace lockstep::runtime {
+namespace lockstep::kernels {
 namespace {
 
 // About 10-50 microseconds of polling before a thread goes to sleep.
@@ -65,4 +65,4 @@ void ThreadPool::worker_loop(int thread) {
     }
 }
 
-}  // namespace lockstep::runtime
+}  // namespace lockstep::kernels

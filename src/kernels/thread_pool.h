@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-namespace lockstep::runtime {
+namespace lockstep::kernels {
 
 class ThreadPool {
 public:
@@ -51,4 +51,4 @@ private:
     Trampoline trampoline_ = nullptr;
 };
 
-}  // namespace lockstep::runtime
+}  // namespace lockstep::kernels
