@@ -34,6 +34,8 @@ def test_metrics_match_scipy(seed):
         assert result.nmse[i] == pytest.approx(np.sum((x - y) ** 2) / np.sum(x**2), rel=1e-12)
         assert result.max_abs_diff[i] == pytest.approx(np.max(np.abs(x - y)), rel=1e-12)
         assert (result.top1_a[i], result.top1_b[i]) == (np.argmax(x), np.argmax(y))
+        p = np.exp(lp)
+        assert result.top1_margin[i] == pytest.approx(p[np.argmax(x)] - p[np.argmax(y)], abs=1e-12)
         top_a, top_b = _top_k(a[i], 10), _top_k(b[i], 10)
         assert result.topk_overlap[i] == pytest.approx(len(set(top_a) & set(top_b)) / 10)
         union = top_a + [t for t in top_b if t not in top_a]

@@ -49,6 +49,7 @@ py::dict compare_logits(const FloatRows& a, const FloatRows& b, const std::optio
     column("kl", &M::kl);
     column("top1_a", &M::top1_a);
     column("top1_b", &M::top1_b);
+    column("top1_margin", &M::top1_margin);
     column("topk_overlap", &M::topk_overlap);
     column("kendall_tau", &M::kendall_tau);
     column("p_next_a", &M::p_next_a);

@@ -78,6 +78,7 @@ PositionMetrics compare_row(const float* a, const float* b, int64_t n_vocab, int
     m.max_abs_diff = max_d;
     m.top1_a = static_cast<int32_t>(arg_a);
     m.top1_b = static_cast<int32_t>(arg_b);
+    m.top1_margin = std::exp(a[arg_a] - log_z_a) - std::exp(a[arg_b] - log_z_a);
 
     const auto top_a = top_k_indices(a, n_vocab, top_k), top_b = top_k_indices(b, n_vocab, top_k);
     std::vector<int32_t> both = top_a, only_b;

@@ -21,6 +21,9 @@ struct PositionMetrics {
     double kl = 0;              // KL(softmax(a) || softmax(b)), nats
     int32_t top1_a = -1;        // argmax of each row
     int32_t top1_b = -1;
+    // p_a(top1_a) - p_a(top1_b): how much the reference preferred its own top-1 over the
+    // test's; a flip at a near-tie (small margin) is not a divergence by itself.
+    double top1_margin = 0;
     double topk_overlap = 0;    // |topk(a) ∩ topk(b)| / k
     double kendall_tau = 0;     // tau-b of a vs b over topk(a) ∪ topk(b)
     // Of the actual next token (when known; NaN otherwise):
