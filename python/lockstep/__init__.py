@@ -3,6 +3,7 @@
 from lockstep._core import FormatError
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
+from lockstep import gguf
 
 __version__ = "0.1.0"
 
@@ -11,4 +12,5 @@ __all__ = [
     "GGMLTypeInfo",
     "default_model_path",
     "ggml_type",
+    "gguf",
 ]
