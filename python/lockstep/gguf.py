@@ -130,6 +130,33 @@ class GGUFFile:
     def tensors(self) -> TensorViews:
         return TensorViews(self._core, self.tensor_infos)
 
+    # Typed lookups: None (or []) when the key is absent, lockstep.FormatError naming the key,
+    # the expected and the actual type when it has another type.
+    def get_string(self, key: str) -> str | None:
+        return self._core.get_string(key)
+
+    def get_uint(self, key: str) -> int | None:
+        """Any integer type; a negative value is an error."""
+        return self._core.get_uint(key)
+
+    def get_float(self, key: str) -> float | None:
+        """Any float or integer type."""
+        return self._core.get_float(key)
+
+    def get_bool(self, key: str) -> bool | None:
+        return self._core.get_bool(key)
+
+    def get_strings(self, key: str) -> list[str]:
+        return self._core.get_strings(key)
+
+    def get_floats(self, key: str) -> list[float]:
+        """An array of any float or integer type, as float32 values."""
+        return self._core.get_floats(key)
+
+    def get_ints(self, key: str) -> list[int]:
+        """An array of any integer type whose values fit in int64."""
+        return self._core.get_ints(key)
+
     def __repr__(self) -> str:
         return (
             f"GGUFFile({str(self.path)!r}, version={self.version}, "

@@ -89,6 +89,14 @@ void register_gguf(py::module_& m) {
                  for (const auto& [key, value] : f.metadata()) out[py::str(key)] = value.type_name();
                  return out;
              })
+        // The typed lookups of the C++ API (None or [] when absent, FormatError when mistyped).
+        .def("get_string", &File::get_string, py::arg("key"))
+        .def("get_uint", &File::get_uint, py::arg("key"))
+        .def("get_float", &File::get_float, py::arg("key"))
+        .def("get_bool", &File::get_bool, py::arg("key"))
+        .def("get_strings", &File::get_strings, py::arg("key"))
+        .def("get_floats", &File::get_floats, py::arg("key"))
+        .def("get_ints", &File::get_ints, py::arg("key"))
         // (name, ggml type name, ne in ggml order, absolute offset, nbytes, n_elements)
         .def("tensor_infos",
              [](const File& f) {

@@ -288,8 +288,8 @@ private:
         }
         std::vector<size_t> order(file_.tensors_.size());
         std::iota(order.begin(), order.end(), size_t{0});
-        std::sort(order.begin(), order.end(),
-                  [&](size_t x, size_t y) { return file_.tensors_[x].offset < file_.tensors_[y].offset; });
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t x, size_t y) { return file_.tensors_[x].offset < file_.tensors_[y].offset; });
         for (size_t k = 1; k < order.size(); ++k) {
             const TensorInfo& prev = file_.tensors_[order[k - 1]];
             const TensorInfo& next = file_.tensors_[order[k]];
