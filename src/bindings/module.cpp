@@ -6,4 +6,6 @@ PYBIND11_MODULE(_core, m) {
     lockstep::bindings::register_types(m);
     lockstep::bindings::register_kernels(m);
     lockstep::bindings::register_compare(m);
+    lockstep::bindings::register_dispatch(m);
+    lockstep::bindings::register_gguf(m);
 }
