@@ -2,7 +2,8 @@
 // products need. xsimd has no widening int8 multiply-add, which is the whole point of
 // these kernels, so this is the one place that speaks x86 intrinsics: SSSE3/SSE4.2 (two
 // 16-byte halves) and AVX2 (one 32-byte register; the AVX-512 build uses it too, since
-// quantized blocks are 32 bytes). Results are handed back as xsimd batches.
+// quantized blocks are 32 bytes). Results are handed back as xsimd batches. Block scales
+// (float16) are read with F16C where the instruction set has it.
 //
 // The multiply is _mm_maddubs_epi16 (unsigned x signed bytes, pairs summed to int16): the
 // weight's sign is moved onto the activation first. No pair can saturate: weights are
@@ -15,6 +16,8 @@
 #include <immintrin.h>
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/fp16.h"
+
 namespace lockstep::kernels::LOCKSTEP_SIMD_NAMESPACE {
 
 #if defined(__AVX2__)
@@ -24,6 +27,7 @@ struct Avx2Int8 {
     using Ints = xsimd::batch<int32_t, FloatArch>;
     using Vec = __m256i;
 
+    static float half(uint16_t h) { return _cvtsh_ss(h); }  // F16C
     static Vec load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
     static Vec splat(int8_t v) { return _mm256_set1_epi8(v); }
     // 16 bytes -> their 16 low nibbles, then their 16 high nibbles (the Q4 element order).
@@ -73,6 +77,7 @@ struct Sse42Int8 {
         __m128i lo, hi;  // bytes 0..15 and 16..31
     };
 
+    static float half(uint16_t h) { return fp16_to_fp32(h); }
     static Vec load(const void* p) {
         const auto* q = static_cast<const __m128i*>(p);
         return {_mm_loadu_si128(q), _mm_loadu_si128(q + 1)};

@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "kernels/activation_formats.h"
-#include "kernels/fp16.h"
 #include "kernels/kquant_scales.h"
 #include "kernels/simd/int8_ops.h"
 #include "kernels/ternary_decode.h"
@@ -16,44 +15,29 @@
 
 namespace lockstep::kernels::LOCKSTEP_SIMD_NAMESPACE {
 
-template <class Ops>
-float dot_q8_0(const void* w, const void* a, int64_t n) {
-    const auto* wb = static_cast<const BlockQ8_0*>(w);
-    const auto* ab = static_cast<const BlockQ8_0*>(a);
-    typename Ops::Floats acc(0.0f);
-    for (int64_t b = 0; b < n / QK8_0; ++b) {
-        const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
-        acc = xsimd::fma(Ops::dot(Ops::load(wb[b].qs), Ops::load(ab[b].qs)), typename Ops::Floats(d), acc);
+// The 32-element block types: two blocks per iteration into two accumulators, so that
+// consecutive fused multiply-adds do not wait on each other. For Q4_1/Q5_1 (`with_min`)
+// each block also adds m * (da * sum(qa)), the share of the block's minimum.
+template <class Ops, bool with_min, class Block, class ActBlock, class Decode>
+float dot_blocks32(const void* w, const void* a, int64_t n, Decode decode) {
+    const auto* wb = static_cast<const Block*>(w);
+    const auto* ab = static_cast<const ActBlock*>(a);
+    using Floats = typename Ops::Floats;
+    Floats acc0(0.0f), acc1(0.0f);
+    float min0 = 0.0f, min1 = 0.0f;
+    auto block = [&](int64_t b, Floats& acc, float& min_sum) {
+        const float d = Ops::half(wb[b].d) * Ops::half(ab[b].d);
+        acc = xsimd::fma(Ops::dot(decode(wb[b]), Ops::load(ab[b].qs)), Floats(d), acc);
+        if constexpr (with_min) min_sum += Ops::half(wb[b].m) * Ops::half(ab[b].s);
+    };
+    const int64_t blocks = n / QK8_0;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        block(b, acc0, min0);
+        block(b + 1, acc1, min1);
     }
-    return xsimd::reduce_add(acc);
-}
-
-template <class Ops>
-float dot_q4_0(const void* w, const void* a, int64_t n) {
-    const auto* wb = static_cast<const BlockQ4_0*>(w);
-    const auto* ab = static_cast<const BlockQ8_0*>(a);
-    const auto eight = Ops::splat(8);
-    typename Ops::Floats acc(0.0f);
-    for (int64_t b = 0; b < n / QK4_0; ++b) {
-        const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
-        const auto q = Ops::sub(Ops::nibbles(wb[b].qs), eight);
-        acc = xsimd::fma(Ops::dot(q, Ops::load(ab[b].qs)), typename Ops::Floats(d), acc);
-    }
-    return xsimd::reduce_add(acc);
-}
-
-template <class Ops>
-float dot_q4_1(const void* w, const void* a, int64_t n) {
-    const auto* wb = static_cast<const BlockQ4_1*>(w);
-    const auto* ab = static_cast<const BlockQ8_1*>(a);
-    typename Ops::Floats acc(0.0f);
-    float offsets = 0.0f;  // sum of m * (da * sum(qa)), the Q4_1 minimum's share
-    for (int64_t b = 0; b < n / QK4_1; ++b) {
-        const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
-        acc = xsimd::fma(Ops::dot(Ops::nibbles(wb[b].qs), Ops::load(ab[b].qs)), typename Ops::Floats(d), acc);
-        offsets += fp16_to_fp32(wb[b].m) * fp16_to_fp32(ab[b].s);
-    }
-    return xsimd::reduce_add(acc) + offsets;
+    if (b < blocks) block(b, acc0, min0);
+    return xsimd::reduce_add(acc0 + acc1) + (min0 + min1);
 }
 
 // The fifth bit of each Q5 element, as 0x10 in its byte.
@@ -65,32 +49,32 @@ typename Ops::Vec q5_high_bits(const uint8_t qh[4]) {
 }
 
 template <class Ops>
+float dot_q8_0(const void* w, const void* a, int64_t n) {
+    return dot_blocks32<Ops, false, BlockQ8_0, BlockQ8_0>(w, a, n, [](const BlockQ8_0& b) { return Ops::load(b.qs); });
+}
+
+template <class Ops>
+float dot_q4_0(const void* w, const void* a, int64_t n) {
+    return dot_blocks32<Ops, false, BlockQ4_0, BlockQ8_0>(
+        w, a, n, [](const BlockQ4_0& b) { return Ops::sub(Ops::nibbles(b.qs), Ops::splat(8)); });
+}
+
+template <class Ops>
+float dot_q4_1(const void* w, const void* a, int64_t n) {
+    return dot_blocks32<Ops, true, BlockQ4_1, BlockQ8_1>(w, a, n, [](const BlockQ4_1& b) { return Ops::nibbles(b.qs); });
+}
+
+template <class Ops>
 float dot_q5_0(const void* w, const void* a, int64_t n) {
-    const auto* wb = static_cast<const BlockQ5_0*>(w);
-    const auto* ab = static_cast<const BlockQ8_0*>(a);
-    const auto sixteen = Ops::splat(16);
-    typename Ops::Floats acc(0.0f);
-    for (int64_t b = 0; b < n / QK5_0; ++b) {
-        const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
-        const auto q = Ops::sub(Ops::bit_or(Ops::nibbles(wb[b].qs), q5_high_bits<Ops>(wb[b].qh)), sixteen);
-        acc = xsimd::fma(Ops::dot(q, Ops::load(ab[b].qs)), typename Ops::Floats(d), acc);
-    }
-    return xsimd::reduce_add(acc);
+    return dot_blocks32<Ops, false, BlockQ5_0, BlockQ8_0>(w, a, n, [](const BlockQ5_0& b) {
+        return Ops::sub(Ops::bit_or(Ops::nibbles(b.qs), q5_high_bits<Ops>(b.qh)), Ops::splat(16));
+    });
 }
 
 template <class Ops>
 float dot_q5_1(const void* w, const void* a, int64_t n) {
-    const auto* wb = static_cast<const BlockQ5_1*>(w);
-    const auto* ab = static_cast<const BlockQ8_1*>(a);
-    typename Ops::Floats acc(0.0f);
-    float offsets = 0.0f;
-    for (int64_t b = 0; b < n / QK5_1; ++b) {
-        const float d = fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d);
-        const auto q = Ops::bit_or(Ops::nibbles(wb[b].qs), q5_high_bits<Ops>(wb[b].qh));
-        acc = xsimd::fma(Ops::dot(q, Ops::load(ab[b].qs)), typename Ops::Floats(d), acc);
-        offsets += fp16_to_fp32(wb[b].m) * fp16_to_fp32(ab[b].s);
-    }
-    return xsimd::reduce_add(acc) + offsets;
+    return dot_blocks32<Ops, true, BlockQ5_1, BlockQ8_1>(
+        w, a, n, [](const BlockQ5_1& b) { return Ops::bit_or(Ops::nibbles(b.qs), q5_high_bits<Ops>(b.qh)); });
 }
 
 // --- K-quants: 8 chunks of 32 elements per super-block, two 16-element scales each.
@@ -109,8 +93,8 @@ float dot_q2_k(const void* w, const void* a, int64_t n) {
         }
         int32_t min_sum = 0;
         for (int g = 0; g < 16; ++g) min_sum += ab[b].bsums[g] * (wb[b].scales[g] >> 4);
-        sum += ab[b].d * fp16_to_fp32(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc)) -
-               ab[b].d * fp16_to_fp32(wb[b].dmin) * static_cast<float>(min_sum);
+        sum += ab[b].d * Ops::half(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc)) -
+               ab[b].d * Ops::half(wb[b].dmin) * static_cast<float>(min_sum);
     }
     return sum;
 }
@@ -132,7 +116,7 @@ float dot_q3_k(const void* w, const void* a, int64_t n) {
             const auto q = Ops::sub(Ops::bit_or(low, high), four);  // low - 4 unless the high bit is set
             acc += Ops::dot_scaled16(q, Ops::load(ab[b].qs + 32 * c), scales[2 * c], scales[2 * c + 1]);
         }
-        sum += ab[b].d * fp16_to_fp32(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc));
+        sum += ab[b].d * Ops::half(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc));
     }
     return sum;
 }
@@ -166,8 +150,8 @@ float dot_q4_k(const void* w, const void* a, int64_t n) {
     const auto* ab = static_cast<const BlockQ8_K*>(a);
     float sum = 0.0f;
     for (int64_t b = 0; b < n / QK_K; ++b)
-        sum += dot_q4_k_or_q5_k<Ops>(wb[b].qs, nullptr, wb[b].scales, fp16_to_fp32(wb[b].d),
-                                     fp16_to_fp32(wb[b].dmin), ab[b]);
+        sum += dot_q4_k_or_q5_k<Ops>(wb[b].qs, nullptr, wb[b].scales, Ops::half(wb[b].d),
+                                     Ops::half(wb[b].dmin), ab[b]);
     return sum;
 }
 
@@ -177,8 +161,8 @@ float dot_q5_k(const void* w, const void* a, int64_t n) {
     const auto* ab = static_cast<const BlockQ8_K*>(a);
     float sum = 0.0f;
     for (int64_t b = 0; b < n / QK_K; ++b)
-        sum += dot_q4_k_or_q5_k<Ops>(wb[b].qs, wb[b].qh, wb[b].scales, fp16_to_fp32(wb[b].d),
-                                     fp16_to_fp32(wb[b].dmin), ab[b]);
+        sum += dot_q4_k_or_q5_k<Ops>(wb[b].qs, wb[b].qh, wb[b].scales, Ops::half(wb[b].d),
+                                     Ops::half(wb[b].dmin), ab[b]);
     return sum;
 }
 
@@ -198,7 +182,7 @@ float dot_q6_k(const void* w, const void* a, int64_t n) {
             const auto q = Ops::sub(Ops::bit_or(nibble, Ops::shift_left_small(high, 4)), thirty_two);
             acc += Ops::dot_scaled16(q, Ops::load(ab[b].qs + 32 * c), wb[b].scales[2 * c], wb[b].scales[2 * c + 1]);
         }
-        sum += ab[b].d * fp16_to_fp32(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc));
+        sum += ab[b].d * Ops::half(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc));
     }
     return sum;
 }
@@ -216,7 +200,7 @@ float dot_tq1_0(const void* w, const void* a, int64_t n) {
         decode_tq1_0(wb[b], q);
         typename Ops::Ints acc(0);
         for (int c = 0; c < 8; ++c) acc += Ops::dot_scaled16(Ops::load(q + 32 * c), Ops::load(ab[b].qs + 32 * c), 1, 1);
-        sum += static_cast<float>(xsimd::reduce_add(acc)) * (fp16_to_fp32(wb[b].d) * ab[b].d);
+        sum += static_cast<float>(xsimd::reduce_add(acc)) * (Ops::half(wb[b].d) * ab[b].d);
     }
     return sum;
 }
@@ -233,7 +217,7 @@ float dot_tq2_0(const void* w, const void* a, int64_t n) {
             const auto q = Ops::sub(Ops::shift_right_and(Ops::load(wb[b].qs + 32 * (c / 4)), 2 * (c % 4), 3), one);
             acc += Ops::dot_scaled16(q, Ops::load(ab[b].qs + 32 * c), 1, 1);
         }
-        sum += static_cast<float>(xsimd::reduce_add(acc)) * (fp16_to_fp32(wb[b].d) * ab[b].d);
+        sum += static_cast<float>(xsimd::reduce_add(acc)) * (Ops::half(wb[b].d) * ab[b].d);
     }
     return sum;
 }
