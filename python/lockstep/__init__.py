@@ -1,5 +1,6 @@
 """lockstep: run one language model on several inference backends and compare them token by token."""
 
+from lockstep import safetensors
 from lockstep._core import FormatError
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
@@ -11,4 +12,5 @@ __all__ = [
     "GGMLTypeInfo",
     "default_model_path",
     "ggml_type",
+    "safetensors",
 ]
