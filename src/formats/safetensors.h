@@ -16,7 +16,8 @@
 //   (end - begin) × 8;
 // - sorted by offset, the tensors cover the data section exactly: the first begins at 0,
 //   each begins where the previous ends (no overlap, no hole), the last ends at the end of
-//   the file. No unaccounted bytes can hide in the file.
+//   the file. ("The byte buffer needs to be entirely indexed, and cannot contain holes.
+//   This prevents the creation of polyglot files." -- the format's README.)
 // Stricter than the reference: a key repeated in one JSON object is an error (the format
 // forbids it, the reference keeps one of them silently).
 #pragma once
