@@ -710,3 +710,25 @@ def test_unreadable_paths(tmp_path):
     empty = tmp_path / "empty.gguf"
     empty.write_bytes(b"")
     assert open_error(empty).offset == 0
+
+
+def test_random_corruptions_never_crash(sample, layout, patched):
+    # Random bytes over random header fields: each file opens cleanly or raises FormatError;
+    # one that opens must give its metadata and every tensor view.
+    rng = random.Random(1)
+    data = sample.read_bytes()
+    opened = 0
+    for _ in range(600):
+        at = rng.randrange(layout.data_offset)
+        new = bytes(rng.choice([0x00, 0xFF, 0x7F, 0x80, rng.randrange(256)]) for _ in range(rng.randint(1, 8)))
+        path = patched(sample, at, new)
+        try:
+            f = ls_gguf.open(path)
+        except lockstep.FormatError as err:
+            assert err.path == str(path) and 0 <= err.offset <= len(data)
+            continue
+        opened += 1
+        assert len(f.metadata) == len(f.metadata_types)
+        for info in f.tensor_infos:
+            assert f.tensors[info.name].nbytes == info.nbytes
+    assert 0 < opened < 600
