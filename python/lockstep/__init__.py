@@ -4,7 +4,7 @@ from lockstep._core import FormatError
 from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
-from lockstep import gguf
+from lockstep import gguf, safetensors
 
 __version__ = "0.1.0"
 
@@ -16,4 +16,5 @@ __all__ = [
     "default_model_path",
     "ggml_type",
     "gguf",
+    "safetensors",
 ]
