@@ -10,9 +10,7 @@
 namespace lockstep::model {
 
 std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
-    if (std::filesystem::is_directory(path))
-        throw FormatError(path, FormatError::kNoOffset, "Hugging Face folders are not supported yet by the native engine");
-    LoadedModel loaded = load_gguf(path);
+    LoadedModel loaded = std::filesystem::is_directory(path) ? load_hf_folder(path) : load_gguf(path);
     ModelWeights weights = bind_weights(loaded.config, loaded.tensors, path);
     if (!can_embed(weights.token_embd.type))
         throw FormatError(path, FormatError::kNoOffset, "token_embd.weight: its type cannot be decoded");

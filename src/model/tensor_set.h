@@ -44,5 +44,7 @@ struct LoadedModel {
 
 // A GGUF file (llama, mistral, qwen2, bitnet architectures). Throws FormatError.
 LoadedModel load_gguf(const std::string& path);
+// A Hugging Face folder: config.json and safetensors (F32, F16, BF16). Throws FormatError.
+LoadedModel load_hf_folder(const std::string& folder);
 
 }  // namespace lockstep::model
