@@ -3,7 +3,9 @@
 from lockstep._core import FormatError
 from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
+from lockstep.loading import load
 from lockstep.models import default_model_path
+from lockstep.native import NativeModel
 from lockstep import gguf, safetensors
 
 __version__ = "0.1.0"
@@ -15,6 +17,8 @@ __all__ = [
     "GGMLTypeInfo",
     "default_model_path",
     "ggml_type",
+    "load",
+    "NativeModel",
     "gguf",
     "safetensors",
 ]
