@@ -3,6 +3,7 @@
 from lockstep._core import FormatError
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
+from lockstep.quant import dequantize, quantize
 
 __version__ = "0.1.0"
 
@@ -10,5 +11,7 @@ __all__ = [
     "FormatError",
     "GGMLTypeInfo",
     "default_model_path",
+    "dequantize",
     "ggml_type",
+    "quantize",
 ]
