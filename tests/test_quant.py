@@ -104,6 +104,17 @@ def test_dequantize_every_16_bit_pattern(name: str) -> None:
     assert_same_bits(ours, reference_dequantize(raw.reshape(256, 512), name))
 
 
+def test_dequantize_real_model_tensors() -> None:
+    # SmolLM2-135M's Q4_1 and Q8_0 weights as lockstep.gguf maps them from the file.
+    tensors = ls.gguf.open(ls.default_model_path()).tensors
+    for name, rows in [("blk.0.ffn_down.weight", None), ("token_embd.weight", 256)]:
+        tensor = tensors[name]
+        data = tensor if rows is None else tensor[:rows]
+        shape = (data.shape[0], tensor.logical_shape[-1])
+        type_name = tensor.ggml_type.name
+        assert_same_bits(ls.dequantize(data, type_name, shape), reference_dequantize(np.asarray(data), type_name))
+
+
 # --- quantization -------------------------------------------------------------------------
 
 

@@ -1,1 +1,2 @@
 """The CLI subcommands, one module each; importing this package registers them all."""
+from lockstep.commands import crossval  # noqa: F401
