@@ -7,6 +7,7 @@ from lockstep.loading import load
 from lockstep.models import default_model_path
 from lockstep.native import NativeModel
 from lockstep import gguf, safetensors
+from lockstep.quant import dequantize, quantize
 
 __version__ = "0.1.0"
 
@@ -16,9 +17,11 @@ __all__ = [
     "compare_logits",
     "GGMLTypeInfo",
     "default_model_path",
+    "dequantize",
     "ggml_type",
     "load",
     "NativeModel",
     "gguf",
+    "quantize",
     "safetensors",
 ]
