@@ -4,18 +4,12 @@
 #include <stdexcept>
 
 #include "kernels/fp16.h"
-#if __has_include("quant/quant.h")  // until the quantization branch is merged
 #include "quant/quant.h"
-#define LOCKSTEP_HAVE_QUANT 1
-#endif
 
 namespace lockstep::model {
 
 bool can_embed(GGMLType type) {
-#ifdef LOCKSTEP_HAVE_QUANT
-    if (can_dequantize(type)) return true;
-#endif
-    return type == GGMLType::F32 || type == GGMLType::F16 || type == GGMLType::BF16;
+    return type == GGMLType::F32 || type == GGMLType::F16 || type == GGMLType::BF16 || can_dequantize(type);
 }
 
 void embed_tokens(const kernels::WeightMatrix& table, std::span<const int32_t> ids, float* out) {
@@ -39,12 +33,8 @@ void embed_tokens(const kernels::WeightMatrix& table, std::span<const int32_t> i
                     dst[i] = kernels::bf16_to_fp32(h);
                 }
                 break;
-#ifdef LOCKSTEP_HAVE_QUANT
             case GGMLType::I2_S: dequantize_row_i2s(row, table.scale, dst, n); break;
             default: dequantize_row(table.type, row, dst, n); break;
-#else
-            default: throw std::logic_error("embedding rows of this type cannot be decoded");
-#endif
         }
         if (table.type != GGMLType::I2_S && table.scale != 1.0f)
             for (int64_t i = 0; i < n; ++i) dst[i] *= table.scale;
