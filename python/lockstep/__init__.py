@@ -3,12 +3,19 @@
 from lockstep._core import FormatError
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
+from lockstep.inspect import ModelInfo, inspect
+from lockstep.route import Route, RouteError, route
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FormatError",
     "GGMLTypeInfo",
+    "ModelInfo",
+    "Route",
+    "RouteError",
     "default_model_path",
     "ggml_type",
+    "inspect",
+    "route",
 ]
