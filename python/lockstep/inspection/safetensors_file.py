@@ -29,9 +29,9 @@ def looks_like_safetensors(head: bytes) -> bool:
     Only the shape is checked here; lockstep's reader validates the header and raises
     FormatError for a damaged file, which is more useful than calling it "unknown".
     """
-    if len(head) < 10 or int.from_bytes(head[:8], "little") < 2 or head[8:9] != b"{":
+    if len(head) < 9 or int.from_bytes(head[:8], "little") < 2 or head[8:9] != b"{":
         return False
-    return head[9:].lstrip(b" \t\r\n")[:1] in (b'"', b"}")
+    return head[9:].lstrip(b" \t\r\n")[:1] in (b'"', b"}", b"")  # b"": cut short, still worth an error
 
 
 def summarize(paths: list[Path]) -> WeightsSummary:
