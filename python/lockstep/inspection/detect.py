@@ -73,8 +73,7 @@ def _describe_json(path: Path) -> ModelInfo:
         if path.name.endswith(INDEX_SUFFIX) or any(
             isinstance(name, str) and name.endswith(".safetensors") for name in document["weight_map"].values()
         ):
-            info = describe_safetensors(path)
-            return with_folder_context(info, path.parent) if is_hf_folder(path.parent) else info
+            return describe_safetensors(path)  # describe() adds the folder's config.json, if any
     if path.name == CONFIG and isinstance(document, dict):
         return describe_hf_folder(path.parent)
     return unknown(path, "a JSON file that is neither a safetensors index (weight_map) nor a config.json; " + _EXPECTED)
