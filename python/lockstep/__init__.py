@@ -1,6 +1,7 @@
 """lockstep: run one language model on several inference backends and compare them token by token."""
 
 from lockstep._core import FormatError
+from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
 from lockstep.inspect import ModelInfo, inspect
@@ -10,6 +11,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FormatError",
+    "LogitComparison",
+    "compare_logits",
     "GGMLTypeInfo",
     "ModelInfo",
     "Route",
