@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lockstep.inspection.json_files import read_json_object
+from lockstep.inspection.errors import format_error
+from lockstep.inspection.json_files import MAX_JSON_BYTES, read_json_object
 from lockstep.inspection.model_info import TokenizerInfo
 
 # tokenizer.json model.type -> the tokenizer families lockstep (and llama.cpp) name.
@@ -63,6 +64,9 @@ def chat_template_from_folder(folder: Path) -> tuple[str, str] | None:
     """(template, the file it came from): chat_template.jinja, chat_template.json or tokenizer_config.json."""
     jinja = folder / "chat_template.jinja"
     if jinja.is_file():
+        size = jinja.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise format_error(jinja, None, f"{size} bytes is more than the {MAX_JSON_BYTES} bytes allowed for a template")
         return jinja.read_text(encoding="utf-8", errors="replace"), "chat_template.jinja"
     for name in ("chat_template.json", "tokenizer_config.json"):
         path = folder / name
