@@ -4,6 +4,7 @@ from lockstep._core import FormatError
 from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
+from lockstep import gguf
 from lockstep.inspect import ModelInfo, inspect
 from lockstep.route import Route, RouteError, route
 
@@ -19,6 +20,7 @@ __all__ = [
     "RouteError",
     "default_model_path",
     "ggml_type",
+    "gguf",
     "inspect",
     "route",
 ]

@@ -5,4 +5,6 @@ PYBIND11_MODULE(_core, m) {
     lockstep::bindings::register_errors(m);
     lockstep::bindings::register_types(m);
     lockstep::bindings::register_compare(m);
+    lockstep::bindings::register_dispatch(m);
+    lockstep::bindings::register_gguf(m);
 }

@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "bindings/metrics_columns.h"
 #include "bindings/register.h"
 #include "compare/metrics.h"
 
@@ -33,30 +34,7 @@ py::dict compare_logits(const FloatRows& a, const FloatRows& b, const std::optio
         py::gil_scoped_release release;
         rows = compare::compare_logits(a.data(), b.data(), a.shape(0), a.shape(1), next, {top_k, n_threads});
     }
-    const auto n = static_cast<py::ssize_t>(rows.size());
-    py::dict out;
-    auto column = [&](const char* name, auto member) {
-        using T = std::remove_cvref_t<decltype(rows[0].*member)>;
-        py::array_t<T> values(n);
-        auto* dst = values.mutable_data();
-        for (py::ssize_t i = 0; i < n; ++i) dst[i] = rows[i].*member;
-        out[name] = values;
-    };
-    using M = compare::PositionMetrics;
-    column("cosine", &M::cosine);
-    column("max_abs_diff", &M::max_abs_diff);
-    column("nmse", &M::nmse);
-    column("kl", &M::kl);
-    column("top1_a", &M::top1_a);
-    column("top1_b", &M::top1_b);
-    column("top1_margin", &M::top1_margin);
-    column("topk_overlap", &M::topk_overlap);
-    column("kendall_tau", &M::kendall_tau);
-    column("p_next_a", &M::p_next_a);
-    column("p_next_b", &M::p_next_b);
-    column("nll_a", &M::nll_a);
-    column("nll_b", &M::nll_b);
-    return out;
+    return metrics_columns(rows);
 }
 
 }  // namespace

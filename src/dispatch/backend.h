@@ -47,11 +47,17 @@ public:
     virtual Logits logits(const std::vector<int32_t>& ids) = 0;
 };
 
+// What every backend may be asked for when it is made.
+struct BackendOptions {
+    int n_threads = 0;         // 0: all cores
+    std::string inject_fault;  // a named fault, for testing the comparison (native only)
+};
+
 // How the registry makes a backend: preflight first, then construction from a model path.
 struct BackendFactory {
     std::string name;
     std::function<Preflight()> preflight;
-    std::function<std::shared_ptr<Backend>(const std::string& model_path)> create;
+    std::function<std::shared_ptr<Backend>(const std::string& model_path, const BackendOptions& options)> create;
 };
 
 }  // namespace lockstep::dispatch
