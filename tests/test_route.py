@@ -25,7 +25,7 @@ from inspect_models import (
 import lockstep
 from lockstep.backend_support import LLAMA_CPP_PINNED_VERSION, TRANSFORMERS_GGML_TYPES, TRANSFORMERS_GGUF_ARCHITECTURES
 from lockstep.inspection.model_info import ModelInfo, TensorTypeStat
-from lockstep.preflight import HF_INSTALL, LLAMA_CPP_INSTALL, check_hf, check_llama_cpp
+from lockstep.preflight import HF_INSTALL, LLAMA_CPP_INSTALL, check_hf, check_llama_cpp, check_native
 
 REPO = Path(__file__).parents[1]
 Q = gguf.GGMLQuantizationType
@@ -198,6 +198,10 @@ def test_preflight_reports_what_is_installed():
         assert llama_cpp.version == f"llama-cpp-python {importlib.metadata.version('llama-cpp-python')}"
     hf = check_hf("safetensors")
     assert hf.ok and f"transformers {transformers.__version__}" in hf.version
+    native = check_native()  # the engine registers itself with the dispatcher's registry
+    assert native.ok == ("native" in lockstep._core.backend_names())
+    if not native.ok:
+        assert "native" in native.message
 
 
 def test_preflight_names_the_install_command_when_a_module_is_missing(monkeypatch):

@@ -66,28 +66,37 @@ def check_packages(requirements: list[tuple[str, str]], install_command: str) ->
 
 
 def check_llama_cpp() -> Preflight:
+    """llama-cpp-python at the pinned version (the dispatcher refuses others, so preflight does too)."""
     preflight = check_packages([(LLAMA_CPP_DISTRIBUTION, LLAMA_CPP_MODULE)], LLAMA_CPP_INSTALL)
     installed_version = _distribution_version(LLAMA_CPP_DISTRIBUTION)
     if preflight.ok and installed_version != LLAMA_CPP_PINNED_VERSION:
-        message = f"ready, but lockstep is tested with {LLAMA_CPP_PINNED_VERSION}; to match: {LLAMA_CPP_INSTALL}"
-        return Preflight(True, True, True, preflight.version, None, message)
+        message = f"{installed_version} is installed but lockstep is tested with {LLAMA_CPP_PINNED_VERSION} only; install with: {LLAMA_CPP_INSTALL}"
+        return Preflight(False, True, True, preflight.version, LLAMA_CPP_INSTALL, message)
     return preflight
 
 
 def check_hf(weights_package: str) -> Preflight:
-    """transformers and torch, plus the package that reads the weights (safetensors or gguf)."""
-    requirements = [("transformers", "transformers"), ("torch", "torch"), (weights_package, weights_package)]
-    return check_packages(requirements, HF_INSTALL)
+    """What the hf backend needs (torch, transformers, accelerate), plus the package that reads
+    these weights (safetensors, or gguf for transformers' GGUF loading)."""
+    modules = ["torch", "transformers", "accelerate", weights_package]
+    return check_packages([(module, module) for module in dict.fromkeys(modules)], HF_INSTALL)
 
 
 def check_native() -> Preflight:
-    """The native engine is part of lockstep's compiled core; its entry point is lockstep.load."""
+    """The native engine registers itself with the C++ dispatcher; ask the registry."""
     import lockstep
+    from lockstep import _core
 
-    version = f"lockstep {lockstep.__version__}"
-    if not _module_found("lockstep._core"):
-        return Preflight(False, True, False, version, "pip install .", "lockstep's compiled core is missing; rebuild: pip install .")
-    if not hasattr(lockstep, "load"):
-        message = "the native engine is not in this build of lockstep yet (lockstep.load is missing)"
-        return Preflight(False, True, True, version, None, message)
-    return Preflight(True, True, True, version, None, "ready")
+    result = _core.preflight_backend("native")
+    if result is None:
+        message = "the native engine is not in this build of lockstep yet (no backend named native is registered)"
+        return Preflight(False, True, True, f"lockstep {lockstep.__version__}", None, message)
+    available = bool(result["available"])
+    return Preflight(
+        available,
+        True,
+        True,
+        result["version"] or f"lockstep {lockstep.__version__}",
+        None if available else (result["install_command"] or None),
+        "ready" if available else result["detail"],
+    )
