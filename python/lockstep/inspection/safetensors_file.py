@@ -43,13 +43,10 @@ def summarize(paths: list[Path]) -> WeightsSummary:
     sharded = False
     for path in paths:
         reader = safetensors.open(path)
-        for info in reader.tensor_infos:
-            entries.append((str(info.dtype), math.prod(int(dim) for dim in info.shape), int(info.nbytes)))
-        if path.name.endswith(INDEX_SUFFIX):
-            sharded = True
-            files.extend(shard_files(path))
-        else:
-            files.append(path.name)
+        for info in reader.tensor_infos.values():
+            entries.append((info.dtype, math.prod(info.shape), info.nbytes))
+        files.extend(Path(name).name for name in reader.files)
+        sharded = sharded or path.name.endswith(INDEX_SUFFIX)
     return WeightsSummary(
         files=tuple(files),
         sharded=sharded,
