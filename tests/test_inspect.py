@@ -425,6 +425,7 @@ def test_damaged_saved_model_is_a_format_error(tmp_path):
         (bytes(range(200, 256)) * 3, "c8 c9 ca cb"),
         (b"hello, this is text\n", "'hello, this is"),
         (b"\x89HDF\r\n\x1a\n" + bytes(64), "HDF5"),
+        (b"{not json at all", "starts like JSON"),
     ],
 )
 def test_unknown_files_explain_their_bytes(tmp_path, content, explanation):
@@ -433,6 +434,14 @@ def test_unknown_files_explain_their_bytes(tmp_path, content, explanation):
     info = lockstep.inspect(path)
     assert info.format == "unknown" and explanation in info.format_detail
     assert info.routes == () and info.route_error
+
+
+def test_malformed_index_json_is_a_format_error(tmp_path):
+    path = tmp_path / "model.safetensors.index.json"
+    path.write_text('{"weight_map": ')
+    with pytest.raises(lockstep.FormatError) as caught:
+        lockstep.inspect(path)
+    assert caught.value.offset == len('{"weight_map": ')
 
 
 def test_zip_that_is_not_pytorch(tmp_path):

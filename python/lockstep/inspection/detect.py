@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from lockstep._core import FormatError
 from lockstep.inspection.errors import format_error
 from lockstep.inspection.gguf_file import GGUF_MAGIC, describe_gguf
 from lockstep.inspection.graph_formats import TFLITE_IDENTIFIER, describe_onnx, describe_saved_model, describe_tflite
@@ -68,7 +69,12 @@ def _describe_file(path: Path, head: bytes) -> ModelInfo:
 
 def _describe_json(path: Path) -> ModelInfo:
     """A JSON file given instead of the model: a checkpoint index or a config.json."""
-    document = read_json(path)
+    try:
+        document = read_json(path)
+    except FormatError:
+        if path.name.endswith(".json"):
+            raise  # meant to be JSON: say where it breaks
+        return unknown(path, "text that starts like JSON ('{') but is not JSON; " + _EXPECTED)
     if isinstance(document, dict) and isinstance(document.get("weight_map"), dict):
         if path.name.endswith(INDEX_SUFFIX) or any(
             isinstance(name, str) and name.endswith(".safetensors") for name in document["weight_map"].values()
