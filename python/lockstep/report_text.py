@@ -15,7 +15,9 @@ _VERDICTS = {0: "[green]PASS[/]: every position within thresholds", 1: "[red]DIV
 
 
 def print_report(report: CrossvalReport, file: TextIO = sys.stderr, max_rows: int = 40) -> None:
-    console = Console(file=file, highlight=False, soft_wrap=True)
+    # Not a terminal (CI logs, files): wide enough that the metrics table is not truncated.
+    width = None if file.isatty() else 160
+    console = Console(file=file, highlight=False, soft_wrap=True, width=width)
     backends = ", ".join(f"{b['name']} ({b['version']})" for b in report.backends)
     console.print(f"[bold]model[/] {report.model}  sha256 {report.model_sha256[:16]}…")
     console.print(f"[bold]backends[/] {backends}   reference: {report.backends[0]['name']}")

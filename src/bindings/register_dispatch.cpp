@@ -17,8 +17,9 @@ using dispatch::Backend;
 using dispatch::Logits;
 
 // Lets a Python class implement dispatch::Backend. Every call re-acquires the GIL: the
-// dispatcher runs without it.
-class PyBackend : public Backend {
+// dispatcher runs without it. trampoline_self_life_support (with smart_holder) keeps the
+// Python object alive for as long as C++ holds the backend.
+class PyBackend : public Backend, public py::trampoline_self_life_support {
 public:
     std::string name() const override { PYBIND11_OVERRIDE_PURE(std::string, Backend, name); }
     std::string version() const override { PYBIND11_OVERRIDE_PURE(std::string, Backend, version); }
@@ -121,7 +122,7 @@ py::dict result_dict(const dispatch::CrossvalResult& r) {
 }  // namespace
 
 void register_dispatch(py::module_& m) {
-    py::class_<Backend, PyBackend, std::shared_ptr<Backend>>(m, "Backend",
+    py::class_<Backend, PyBackend, py::smart_holder>(m, "Backend",
                                                              "Base class of every backend; subclass it in Python.")
         .def(py::init_alias<>())
         .def("name", &Backend::name)
