@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info.to_dict(), sort_keys=True, indent=2, ensure_ascii=False))
     else:
-        _print_report(info, Console(soft_wrap=False))
+        # Not a terminal (logs, files): wide enough that the routes table stays readable.
+        _print_report(info, Console(width=None if sys.stdout.isatty() else 120, highlight=False))
     return ExitCode.BAD_MODEL_FILE if info.format == "unknown" else ExitCode.OK
 
 
