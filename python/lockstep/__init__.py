@@ -4,7 +4,7 @@ from lockstep._core import FormatError
 from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
-from lockstep import gguf
+from lockstep import gguf, safetensors
 from lockstep.inspect import ModelInfo, inspect
 from lockstep.route import Route, RouteError, route
 
@@ -23,4 +23,5 @@ __all__ = [
     "gguf",
     "inspect",
     "route",
+    "safetensors",
 ]
