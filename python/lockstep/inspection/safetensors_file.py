@@ -45,7 +45,7 @@ def summarize(paths: list[Path]) -> WeightsSummary:
         reader = safetensors.open(path)
         for info in reader.tensor_infos.values():
             entries.append((info.dtype, math.prod(info.shape), info.nbytes))
-        files.extend(Path(name).name for name in reader.files)
+        files.extend(sorted(Path(name).name for name in reader.files))  # the reader lists shards in data order
         sharded = sharded or path.name.endswith(INDEX_SUFFIX)
     return WeightsSummary(
         files=tuple(files),
