@@ -23,6 +23,11 @@ class Preflight:
     install_command: str | None  # set when not ok and installing would fix it
     message: str
 
+    def to_registry(self) -> dict[str, Any]:
+        """The form the C++ backend registry takes from a Python backend's preflight."""
+        return {"available": self.ok, "version": self.version or "", "install_command": self.install_command or "",
+                "detail": self.message}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -84,19 +89,27 @@ def check_hf(weights_package: str) -> Preflight:
 
 def check_native() -> Preflight:
     """The native engine registers itself with the C++ dispatcher; ask the registry."""
-    import lockstep
+    return check_backend("native")
+
+
+class BackendUnavailable(RuntimeError):
+    """A requested backend cannot run here (CLI exit code 3); the message says what to install."""
+
+    def __init__(self, backend: str, preflight: Preflight):
+        install = f"; install it with: {preflight.install_command}" if preflight.install_command else ""
+        super().__init__(f"backend {backend!r} is unavailable: {preflight.message}{install}")
+        self.backend = backend
+        self.preflight = preflight
+
+
+def check_backend(name: str) -> Preflight:
+    """Preflight of any backend registered with the dispatcher, by name."""
     from lockstep import _core
 
-    result = _core.preflight_backend("native")
+    result = _core.preflight_backend(name)
     if result is None:
-        message = "the native engine is not in this build of lockstep yet (no backend named native is registered)"
-        return Preflight(False, True, True, f"lockstep {lockstep.__version__}", None, message)
+        known = ", ".join(_core.backend_names())
+        return Preflight(False, False, False, None, None, f"no backend named {name!r} (known: {known})")
     available = bool(result["available"])
-    return Preflight(
-        available,
-        True,
-        True,
-        result["version"] or f"lockstep {lockstep.__version__}",
-        None if available else (result["install_command"] or None),
-        "ready" if available else result["detail"],
-    )
+    return Preflight(available, available, available, result["version"] or None,
+                     None if available else (result["install_command"] or None), "ready" if available else result["detail"])
