@@ -8,6 +8,8 @@ from lockstep.models import default_model_path
 from lockstep.native import NativeModel
 from lockstep import gguf, safetensors
 from lockstep.quant import dequantize, quantize
+from lockstep.inspect import ModelInfo, inspect
+from lockstep.route import Route, RouteError, route
 
 __version__ = "0.1.0"
 
@@ -16,6 +18,9 @@ __all__ = [
     "LogitComparison",
     "compare_logits",
     "GGMLTypeInfo",
+    "ModelInfo",
+    "Route",
+    "RouteError",
     "default_model_path",
     "dequantize",
     "ggml_type",
@@ -23,5 +28,7 @@ __all__ = [
     "NativeModel",
     "gguf",
     "quantize",
+    "inspect",
+    "route",
     "safetensors",
 ]
