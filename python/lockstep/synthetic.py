@@ -9,8 +9,8 @@ cached under `cache_dir()`, keyed by a hash of everything that determines their 
 The tokenizer of every zoo model is the real byte-level BPE vocabulary of the default model
 (SmolLM2, 49,152 tokens; the first 4,096 of them for tiny models), rebuilt as a
 `tokenizer.json` with the `tokenizers` library, so that transformers and llama.cpp both
-tokenize real text. Zoo entries vary its pre-tokenizer to cover
-the pre-tokenizer types the converter recognises.
+tokenize real text. Zoo entries vary its pre-tokenizer to cover the pre-tokenizer types the
+converter recognises.
 
 Needs the `hf` extra (torch, transformers, safetensors) and the `tokenizers` package.
 """
@@ -191,7 +191,9 @@ def _lookup(table: dict[str, ZooSpec], name: str) -> ZooSpec:
 
 
 def spec_digest(spec: ZooSpec, *extra: str) -> str:
-    payload = json.dumps([GENERATOR_VERSION, asdict(spec), *extra], sort_keys=True)
+    """Names a cached model: the spec, the generator version and the vocabulary's source file."""
+    vocabulary_source = default_model_path().stat().st_size
+    payload = json.dumps([GENERATOR_VERSION, asdict(spec), vocabulary_source, *extra], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
@@ -200,17 +202,18 @@ def _materialize(spec: ZooSpec, out_dir, write, *extra: str) -> Path:
     if (target / "config.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Build next to the target and rename: a reader never sees a half-written model, and two
-    # processes racing to build the same model both end up with a complete one.
+    # Build next to the target and rename: a reader never sees a half-written model. If another
+    # process finished the same model first, its copy is kept and ours discarded.
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=target.parent))
     try:
         write(spec, staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not (target / "config.json").is_file():
+                raise FileExistsError(f"{target} exists and is not a zoo model; remove it or choose another folder")
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -397,6 +400,6 @@ def _write_full(spec: ZooSpec, out_dir: Path, dtype: str) -> None:
         del shard
     index_doc = {"metadata": {"total_size": total}, "weight_map": weight_map}
     (out_dir / "model.safetensors.index.json").write_text(json.dumps(index_doc, indent=2))
-    config.torch_dtype = dtype
+    config.dtype = dtype
     config.save_pretrained(out_dir)
     save_tokenizer(out_dir, spec.pre_tokenizer, spec.add_bos, config.vocab_size)
