@@ -1,14 +1,20 @@
 """lockstep: run one language model on several inference backends and compare them token by token."""
 
 from lockstep._core import FormatError
+from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
+from lockstep import gguf, safetensors
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FormatError",
+    "LogitComparison",
+    "compare_logits",
     "GGMLTypeInfo",
     "default_model_path",
     "ggml_type",
+    "gguf",
+    "safetensors",
 ]
