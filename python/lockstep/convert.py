@@ -148,48 +148,48 @@ def convert(
     if output is None:
         raise UnsupportedTypeError(f"unknown output type {out_type!r}; choose from {', '.join(OUTPUT_TYPES)}")
     out_path = Path(out_path)
-    with Checkpoint(hf_dir) as checkpoint:
-        architecture = resolve(checkpoint.config)
-        if output.ternary and not architecture.ternary:
-            raise UnsupportedTypeError(
-                f"{output.name} packs ternary (BitNet b1.58) weights; {architecture.hf_class} weights are not ternary"
-            )
-        shape = Shape.of(checkpoint.config)
-        vocabulary = read_vocabulary(checkpoint.folder, shape.n_vocab, pre)
-        plan = list(_plan(checkpoint, architecture, shape, output))
+    checkpoint = Checkpoint(hf_dir)
+    architecture = resolve(checkpoint.config)
+    if output.ternary and not architecture.ternary:
+        raise UnsupportedTypeError(
+            f"{output.name} packs ternary (BitNet b1.58) weights; {architecture.hf_class} weights are not ternary"
+        )
+    shape = Shape.of(checkpoint.config)
+    vocabulary = read_vocabulary(checkpoint.folder, shape.n_vocab, pre)
+    plan = list(_plan(checkpoint, architecture, shape, output))
 
-        writer = gguf.GGUFWriter(None, architecture.name)
-        writer.add_type(gguf.GGUFType.MODEL)
-        writer.add_name(checkpoint.folder.resolve().name)
-        n_params = sum(int(np.prod(planned.record.shape)) for planned in plan)
-        writer.add_size_label(gguf.size_label(n_params, 0, 0, 0))
-        write_hyperparameters(writer, architecture, checkpoint.config, shape)
-        writer.add_file_type(output.file_type)
-        writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
-        vocabulary.write(writer)
-        for planned in plan:
-            # The dtype argument only matters for raw_dtype=None; the shape given is the logical one.
-            writer.add_tensor_info(planned.record.name, planned.record.shape, np.dtype(np.float32),
-                                   planned.nbytes, raw_dtype=planned.ggml_type)
+    writer = gguf.GGUFWriter(None, architecture.name)
+    writer.add_type(gguf.GGUFType.MODEL)
+    writer.add_name(checkpoint.folder.resolve().name)
+    n_params = sum(int(np.prod(planned.record.shape)) for planned in plan)
+    writer.add_size_label(gguf.size_label(n_params, 0, 0, 0))
+    write_hyperparameters(writer, architecture, checkpoint.config, shape)
+    writer.add_file_type(output.file_type)
+    writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+    vocabulary.write(writer)
+    for planned in plan:
+        # The dtype argument only matters for raw_dtype=None; the shape given is the logical one.
+        writer.add_tensor_info(planned.record.name, planned.record.shape, np.dtype(np.float32),
+                               planned.nbytes, raw_dtype=planned.ggml_type)
 
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
-        os.close(handle)
-        try:
-            writer.write_header_to_file(path=Path(staging))
-            writer.write_kv_data_to_file()
-            writer.write_ti_data_to_file()
-            for done, planned in enumerate(plan, start=1):
-                data = tensor_types.encode(planned.produce(), planned.ggml_type)
-                if data.nbytes != planned.nbytes:
-                    raise AssertionError(f"{planned.record.name}: encoded {data.nbytes} bytes, planned {planned.nbytes}")
-                writer.write_tensor_data(data)
-                if progress is not None:
-                    progress(done, len(plan), planned.record)
-            writer.close()
-            os.replace(staging, out_path)
-        finally:
-            writer.close()
-            if os.path.exists(staging):
-                os.unlink(staging)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
+    os.close(handle)
+    try:
+        writer.write_header_to_file(path=Path(staging))
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for done, planned in enumerate(plan, start=1):
+            data = tensor_types.encode(planned.produce(), planned.ggml_type)
+            if data.nbytes != planned.nbytes:
+                raise AssertionError(f"{planned.record.name}: encoded {data.nbytes} bytes, planned {planned.nbytes}")
+            writer.write_tensor_data(data)
+            if progress is not None:
+                progress(done, len(plan), planned.record)
+        writer.close()
+        os.replace(staging, out_path)
+    finally:
+        writer.close()
+        if os.path.exists(staging):
+            os.unlink(staging)
     return ConversionReport(out_path, architecture.name, output.name, [planned.record for planned in plan])

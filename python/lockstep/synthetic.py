@@ -221,35 +221,18 @@ def _materialize(spec: ZooSpec, out_dir, write, *extra: str) -> Path:
 
 
 def _default_vocabulary() -> dict[str, Any]:
-    """Tokens, token types, merges and special-token metadata of the default model's GGUF.
+    """Tokens, token types, merges and special-token metadata of the default model's GGUF."""
+    from lockstep import gguf as gguf_reader
 
-    Reading 49,152 strings with gguf.GGUFReader takes seconds, so the result is kept as JSON in
-    the cache, keyed by the GGUF file's size and modification time.
-    """
-    source = default_model_path()
-    stat = source.stat()
-    cached = cache_dir() / f"vocabulary-{stat.st_size}-{stat.st_mtime_ns}.json"
-    if cached.is_file():
-        return json.loads(cached.read_text(encoding="utf-8"))
-
-    import gguf
-
-    reader = gguf.GGUFReader(source)
-
-    def value(key: str) -> Any:
-        return reader.fields[key].contents()
-
-    vocabulary = {
-        "tokens": value("tokenizer.ggml.tokens"),
-        "token_types": value("tokenizer.ggml.token_type"),
-        "merges": value("tokenizer.ggml.merges"),
-        "chat_template": value("tokenizer.chat_template"),
-        **{key: value(f"tokenizer.ggml.{key}") for key in ("bos_token_id", "eos_token_id", "unknown_token_id", "padding_token_id")},
+    model = gguf_reader.open(default_model_path())
+    vocabulary: dict[str, Any] = {
+        "tokens": model.get_strings("tokenizer.ggml.tokens"),
+        "token_types": model.get_ints("tokenizer.ggml.token_type"),
+        "merges": model.get_strings("tokenizer.ggml.merges"),
+        "chat_template": model.get_string("tokenizer.chat_template"),
     }
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    staging = cached.with_suffix(f".{os.getpid()}.tmp")
-    staging.write_text(json.dumps(vocabulary), encoding="utf-8")
-    os.replace(staging, cached)
+    for key in ("bos_token_id", "eos_token_id", "unknown_token_id", "padding_token_id"):
+        vocabulary[key] = model.get_uint(f"tokenizer.ggml.{key}")
     return vocabulary
 
 
@@ -264,8 +247,8 @@ def save_tokenizer(out_dir: Path, pre_tokenizer: str, add_bos: bool, n_vocab: in
 
     import gguf
 
-    special = _default_vocabulary()
-    tokens, token_types, merges = special["tokens"], special["token_types"], special["merges"]
+    vocabulary = _default_vocabulary()
+    tokens, token_types, merges = vocabulary["tokens"], vocabulary["token_types"], vocabulary["merges"]
     n_keep = min(n_vocab, len(tokens))
     vocab = {token: i for i, token in enumerate(tokens[:n_keep])}
     pairs = [tuple(merge.split(" ", 1)) for merge in merges]
@@ -275,10 +258,10 @@ def save_tokenizer(out_dir: Path, pre_tokenizer: str, add_bos: bool, n_vocab: in
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=pairs))
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens([AddedToken(token, special=True, normalized=False) for token in control])
-    bos, eos = tokens[special["bos_token_id"]], tokens[special["eos_token_id"]]
+    bos, eos = tokens[vocabulary["bos_token_id"]], tokens[vocabulary["eos_token_id"]]
     if add_bos:
         tokenizer.post_processor = processors.TemplateProcessing(
-            single=f"{bos} $A", pair=f"{bos} $A $B:1", special_tokens=[(bos, special["bos_token_id"])]
+            single=f"{bos} $A", pair=f"{bos} $A $B:1", special_tokens=[(bos, vocabulary["bos_token_id"])]
         )
     else:
         tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
@@ -291,11 +274,11 @@ def save_tokenizer(out_dir: Path, pre_tokenizer: str, add_bos: bool, n_vocab: in
         tokenizer_object=tokenizer,
         bos_token=bos,
         eos_token=eos,
-        unk_token=tokens[special["unknown_token_id"]],
-        pad_token=tokens[special["padding_token_id"]],
+        unk_token=tokens[vocabulary["unknown_token_id"]],
+        pad_token=tokens[vocabulary["padding_token_id"]],
         clean_up_tokenization_spaces=False,
     )
-    wrapped.chat_template = special["chat_template"]
+    wrapped.chat_template = vocabulary["chat_template"]
     wrapped.save_pretrained(out_dir)
 
 
