@@ -2,7 +2,8 @@
 the GGUF architecture name, tensor names, hyperparameter keys and weight transformations.
 
 Facts taken from llama.cpp (convert_hf_to_gguf.py, src/llama-model.cpp, src/models/*.cpp):
-- Mistral is written as the llama architecture.
+- Mistral is written as the llama architecture (its sliding_window is not carried over: llama.cpp's
+  llama graph attends to the whole context, as Mistral v0.2 and later do).
 - llama uses "normal" RoPE, which rotates adjacent pairs (x[2i], x[2i+1]), while Hugging Face
   checkpoints rotate the two halves of each head (x[i], x[i + d/2]). The converter therefore
   reorders the rows of Q and K (weights and biases) head by head; qwen2 and bitnet use NEOX
@@ -228,7 +229,7 @@ def write_hyperparameters(writer: gguf.GGUFWriter, architecture: Architecture, c
         writer.add_rope_freq_base(float(rope["rope_theta"]))
     if "rms_norm_eps" in config:
         writer.add_layer_norm_rms_eps(float(config["rms_norm_eps"]))
-    if "head_dim" in config:
+    if config.get("head_dim") is not None:
         writer.add_key_length(shape.head_dim)
         writer.add_value_length(shape.head_dim)
     if architecture.writes_vocab_and_rope_dims:
