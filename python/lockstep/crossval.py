@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from lockstep import _core
-from lockstep.backends import BackendUnavailable, preflight
+from lockstep.backends import BackendUnavailable, check_backend
 from lockstep.compare import LogitComparison
 from lockstep.exit_codes import ExitCode
 from lockstep.templates import RenderedPrompt, TokenizerHints, conversation, render
@@ -157,11 +157,10 @@ def crossval(
     names = list(BACKEND_SETS.get(backends, (backends,)) if isinstance(backends, str) else backends)
     if len(names) < 2 or len(set(names)) != len(names):
         raise ValueError(f"crossval needs at least two different backends, got {names}")
-    availability = {}
     for name in names:
-        availability[name] = preflight(name)
-        if not availability[name].available:
-            raise BackendUnavailable(name, availability[name])
+        preflight = check_backend(name)
+        if not preflight.ok:
+            raise BackendUnavailable(name, preflight)
 
     hints, embedded = tokenizer_hints(path)
     turns = conversation(prompt=prompt, messages=messages, system_prompt=system_prompt)

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
     lockstep::bindings::register_dispatch(m);
     lockstep::bindings::register_gguf(m);
     lockstep::bindings::register_safetensors(m);
+    lockstep::bindings::register_quant(m);
 }

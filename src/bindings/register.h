@@ -11,5 +11,6 @@ void register_compare(pybind11::module_& m);
 void register_dispatch(pybind11::module_& m);
 void register_gguf(pybind11::module_& m);
 void register_safetensors(pybind11::module_& m);
+void register_quant(pybind11::module_& m);
 
 }  // namespace lockstep::bindings

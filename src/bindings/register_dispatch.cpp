@@ -122,6 +122,15 @@ py::dict result_dict(const dispatch::CrossvalResult& r) {
 }  // namespace
 
 void register_dispatch(py::module_& m) {
+    // Factories registered from Python hold Python callables. They must go before the
+    // interpreter does: a static registry outlives it, and destroying a Python object after
+    // finalization crashes. So Python's atexit removes them.
+    static std::vector<std::string> python_backends;
+    py::module_::import("atexit").attr("register")(py::cpp_function([]() {
+        for (const auto& name : python_backends) dispatch::unregister_backend(name);
+        python_backends.clear();
+    }));
+
     py::class_<Backend, PyBackend, py::smart_holder>(m, "Backend",
                                                              "Base class of every backend; subclass it in Python.")
         .def(py::init_alias<>())
@@ -135,6 +144,7 @@ void register_dispatch(py::module_& m) {
         "register_backend",
         [](const std::string& name, std::function<py::dict()> preflight,
            std::function<std::shared_ptr<Backend>(const std::string&, const py::dict&)> create) {
+            python_backends.push_back(name);
             dispatch::register_backend({name,
                                         [preflight]() {
                                             py::gil_scoped_acquire gil;
