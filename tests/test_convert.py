@@ -306,6 +306,42 @@ def test_ternary_types_are_refused_for_models_that_are_not_ternary(zoo, tmp_path
         convert(zoo("llama"), tmp_path / "llama.gguf", "tq2_0")
 
 
+def i2_s_values(raw: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Decode bitnet.cpp's I2_S from its description: blocks of 128 weights in 32 bytes, byte k
+    holding weights k, k+32, k+64, k+96 at bit shifts 6, 4, 2, 0 as codes 0/1/2 for -1/0/+1,
+    then one float32 scale for the tensor."""
+    count = int(np.prod(shape))
+    packed = raw[: count // 4].reshape(-1, 1, 32)
+    codes = (packed >> np.array([6, 4, 2, 0], dtype=np.uint8).reshape(1, 4, 1)) & 3
+    scale = raw[count // 4 : count // 4 + 4].view(np.float32)[0]
+    return (codes.astype(np.float32) - 1).reshape(shape) * scale
+
+
+def test_i2_s_holds_the_ternary_weights_in_bitnet_cpp_layout(zoo, converted):
+    from lockstep import gguf as lockstep_gguf  # gguf.GGUFReader rejects type id 36
+
+    folder = zoo("bitnet")
+    model = lockstep_gguf.open(converted("bitnet", "i2_s"))
+    assert model.get_string("general.architecture") == "bitnet"
+    assert model.get_uint("general.file_type") == 40  # bitnet.cpp's LLAMA_FTYPE_MOSTLY_I2_S
+    infos = {info.name: info for info in model.tensor_infos}
+    i2_s = 0
+    for hf_name, weight in load_file(folder / "model.safetensors").items():
+        projection = hf_name.rsplit(".", 2)[-2] in TERNARY_PROJECTIONS
+        gguf_name = gguf_name_of(hf_name, config_of(folder), gguf.MODEL_ARCH.BITNET)
+        info = infos[gguf_name]
+        if projection:
+            assert info.ggml_type.id == 36 and info.nbytes == weight.size // 4 + 32
+            values = i2_s_values(np.asarray(model.tensors[gguf_name]).reshape(-1), weight.shape)
+            expected = transformers_weight_quant(weight)
+            assert np.array_equal(np.sign(values), np.sign(expected))
+            np.testing.assert_allclose(values, expected, rtol=1e-6, atol=0)  # the scale: float64 vs torch's sum
+            i2_s += 1
+        else:
+            assert info.ggml_type.name == ("F16" if gguf_name == "token_embd.weight" else "F32")
+    assert i2_s == 7 * 2  # seven BitLinear projections per block
+
+
 # ------------------------------------------------------------------------------ 4. CLI
 
 

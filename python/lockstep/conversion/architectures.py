@@ -161,8 +161,9 @@ def ternarize(weight: np.ndarray) -> np.ndarray:
     """BitNet b1.58's absmean weight quantization, as its BitLinear layers apply it on the fly and
     llama.cpp's converter bakes it in: scale by the mean |w|, round to -1/0/+1, scale back.
 
-    Computed in the same order as transformers' WeightQuant and llama.cpp (multiply by the
-    float32 inverse scale, divide by it again) so the values agree to the last bit.
+    The steps follow transformers' WeightQuant (multiply by the float32 inverse scale, divide by
+    it again). The mean is summed in float64, so the scale may differ from torch's float32 sum
+    in the last bit; the -1/0/+1 pattern is the same.
     """
     mean_abs = np.float32(max(float(np.mean(np.abs(weight), dtype=np.float64)), 1e-5))
     inverse = np.float32(1.0) / mean_abs

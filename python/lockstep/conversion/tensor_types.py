@@ -14,6 +14,7 @@ import gguf
 import numpy as np
 
 from lockstep.conversion.architectures import TERNARY_TENSORS
+from lockstep.quant import quantize
 
 Q = gguf.GGMLQuantizationType
 F = gguf.LlamaFileType
@@ -86,15 +87,6 @@ def nbytes(ggml_type: int, shape: tuple[int, ...]) -> int:
     return count // size * type_size
 
 
-def _quantize(array: np.ndarray, ggml_type: int) -> np.ndarray:
-    import lockstep
-
-    quantize = getattr(lockstep, "quantize", None)
-    if quantize is None:  # TODO(convert): remove once lockstep.quantize is merged into main
-        return gguf.quants.quantize(array, Q(ggml_type))
-    return quantize(array, type_name(ggml_type))
-
-
 def encode(array: np.ndarray, ggml_type: int) -> np.ndarray:
     """The tensor's bytes in `ggml_type`, as an array whose raw memory is what goes into the file."""
     if ggml_type == Q.F32:
@@ -105,4 +97,4 @@ def encode(array: np.ndarray, ggml_type: int) -> np.ndarray:
         import ml_dtypes
 
         return array.astype(ml_dtypes.bfloat16)  # round to nearest even, like ggml
-    return np.ascontiguousarray(_quantize(array, ggml_type)).reshape(-1)
+    return quantize(array, type_name(ggml_type)).reshape(-1)  # I2_S comes flat already
