@@ -20,11 +20,12 @@ def load(path: str | os.PathLike, backend: str = "native", n_threads: int | None
         return NativeModel(path, n_threads=n_threads, **options)
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    from lockstep.backends.availability import BackendUnavailable, preflight  # registers them
+    import lockstep.backends  # noqa: F401  (registers the reference backends)
+    from lockstep.preflight import BackendUnavailable, check_backend
 
-    availability = preflight(backend)
-    if not availability.available:
-        raise BackendUnavailable(backend, availability)
+    status = check_backend(backend)
+    if not status.ok:
+        raise BackendUnavailable(backend, status)
     if backend == "llama.cpp":
         from lockstep.backends.llamacpp import LlamaCppBackend
 
