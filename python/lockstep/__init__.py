@@ -4,6 +4,7 @@ from lockstep._core import FormatError
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
 from lockstep import gguf
+from lockstep.tokenizer import Tokenizer
 
 __version__ = "0.1.0"
 
@@ -13,4 +14,5 @@ __all__ = [
     "default_model_path",
     "ggml_type",
     "gguf",
+    "Tokenizer",
 ]

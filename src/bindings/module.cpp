@@ -5,4 +5,5 @@ PYBIND11_MODULE(_core, m) {
     lockstep::bindings::register_errors(m);
     lockstep::bindings::register_types(m);
     lockstep::bindings::register_gguf(m);
+    lockstep::bindings::register_tokenizer(m);
 }

@@ -8,5 +8,6 @@ namespace lockstep::bindings {
 void register_errors(pybind11::module_& m);
 void register_types(pybind11::module_& m);
 void register_gguf(pybind11::module_& m);
+void register_tokenizer(pybind11::module_& m);
 
 }  // namespace lockstep::bindings
