@@ -24,9 +24,12 @@ BpeModel::BpeModel(const Vocab& v)
     for (size_t id = 0; id < v.tokens.size(); ++id) {
         const std::string& text = v.tokens[id];
         std::string bytes = text;
-        if (byte_level_ && v.types[id] != TokenType::kControl && v.types[id] != TokenType::kUserDefined) {
+        if (byte_level_) {
+            // Every token, special ones included, is looked up by its byte-level spelling, as
+            // llama.cpp does: an added token "ü" then stands for the byte 0xFC, not for the
+            // UTF-8 of "ü", which stays the merged byte-level token "Ã¼".
             auto unmapped = unmap_bytes(text);
-            if (!unmapped) continue;  // not a byte-level token; reachable only as a special token
+            if (!unmapped) continue;  // not spelled in the byte alphabet: reachable only as a special token
             bytes = std::move(*unmapped);
         }
         // Later duplicates win, as in llama.cpp's token_to_id and a JSON object's last key.
