@@ -7,7 +7,10 @@
 #include <pybind11/stl.h>
 
 #include "bindings/register.h"
+#include "tokenizer/pre_families.h"
+#include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
 
 namespace py = pybind11;
 
@@ -117,6 +120,34 @@ void register_tokenizer(py::module_& m) {
         .def_property_readonly("eos_id", [](const Tokenizer& t) { return optional_id(t.vocab().eos); })
         .def_property_readonly("add_bos", [](const Tokenizer& t) { return t.vocab().add_bos; })
         .def_property_readonly("add_eos", [](const Tokenizer& t) { return t.vocab().add_eos; });
+
+    // For tests of the pre-tokenizer against other regex engines.
+    m.def(
+        "pre_tokenizer_patterns",
+        [](const std::string& family) {
+            const auto f = tokenizer::pre_family(family);
+            if (!f) throw py::value_error("unknown pre-tokenizer family '" + family + "'");
+            std::vector<std::string> patterns;
+            for (const auto& rule : f->splits) patterns.push_back(rule.pattern);
+            return patterns;
+        },
+        py::arg("family"));
+    m.def(
+        "regex_split",
+        [](const std::string& pattern, const std::string& text) {
+            // `text` arrives as UTF-8 (pybind11 str -> std::string); split into isolated pieces.
+            const tokenizer::PreTokenizer pre({{pattern, tokenizer::SplitBehavior::kIsolated, false}});
+            const std::u32string cps = tokenizer::decode_utf8(text);
+            std::vector<uint16_t> flags(cps.size());
+            for (size_t i = 0; i < cps.size(); ++i) flags[i] = tokenizer::codepoint_flags(cps[i]);
+            std::vector<tokenizer::Span> pieces{{0, static_cast<uint32_t>(cps.size())}};
+            if (cps.empty()) pieces.clear();
+            pre.split({cps.data(), flags.data(), cps.size()}, pieces);
+            std::vector<std::string> out;
+            for (const auto& s : pieces) out.push_back(tokenizer::encode_utf8(std::u32string_view(cps).substr(s.begin, s.end - s.begin)));
+            return out;
+        },
+        py::arg("pattern"), py::arg("text"));
 
     py::class_<tokenizer::StreamingDecoder>(m, "StreamingDecoder")
         .def(py::init([](std::shared_ptr<Tokenizer> t, bool skip_special) {
