@@ -91,6 +91,7 @@ def sample_tensors() -> dict[str, tuple[np.ndarray, QT | None]]:
         "t.q4_1": (gguf.quants.quantize(normal((2, 3, 32)).astype(np.float32), QT.Q4_1), QT.Q4_1),
         "t.q6_k": (rng.integers(0, 256, (2, 210), dtype=np.uint8), QT.Q6_K),  # 2 rows of 256
         "t.tq2_0": (gguf.quants.quantize(normal((1, 256)).astype(np.float32), QT.TQ2_0), QT.TQ2_0),
+        "t.scalar": (np.array(3.5, np.float32), None),  # n_dims 0
         DUP_TENSORS[0]: (np.ones(8, np.float32), None),
         DUP_TENSORS[1]: (np.zeros(8, np.float32), None),
     }
@@ -335,6 +336,15 @@ def test_typed_getters(sample):
     with pytest.raises(lockstep.FormatError, match=r"expected an array of numbers") as err:
         f.get_floats("test.arr.string")
     assert err.value.offset == Layout(sample).value["test.arr.string"]
+
+
+def test_get_floats_narrows_float64_like_numpy(tmp_path):
+    flt_max = float(np.finfo(np.float32).max)
+    values = [flt_max, flt_max + 2.0**102, 2.0**128 - 2.0**103, -(2.0**128), -1e300, 1e-50, -1e-45, 0.1]
+    path = write_gguf(tmp_path / "f.gguf", kv=[("f", VT.ARRAY, values, VT.FLOAT64)])
+    with np.errstate(over="ignore"):
+        expected = np.array(values, np.float64).astype(np.float32)
+    np.testing.assert_array_equal(np.array(ls_gguf.open(path).get_floats("f"), np.float32), expected)
 
 
 def test_default_model_matches_gguf_reader():
@@ -710,3 +720,25 @@ def test_unreadable_paths(tmp_path):
     empty = tmp_path / "empty.gguf"
     empty.write_bytes(b"")
     assert open_error(empty).offset == 0
+
+
+def test_random_corruptions_never_crash(sample, layout, patched):
+    # Random bytes over random header fields: each file opens cleanly or raises FormatError;
+    # one that opens must give its metadata and every tensor view.
+    rng = random.Random(1)
+    data = sample.read_bytes()
+    opened = 0
+    for _ in range(600):
+        at = rng.randrange(layout.data_offset)
+        new = bytes(rng.choice([0x00, 0xFF, 0x7F, 0x80, rng.randrange(256)]) for _ in range(rng.randint(1, 8)))
+        path = patched(sample, at, new)
+        try:
+            f = ls_gguf.open(path)
+        except lockstep.FormatError as err:
+            assert err.path == str(path) and 0 <= err.offset <= len(data)
+            continue
+        opened += 1
+        assert len(f.metadata) == len(f.metadata_types)
+        for info in f.tensor_infos:
+            assert f.tensors[info.name].nbytes == info.nbytes
+    assert 0 < opened < 600

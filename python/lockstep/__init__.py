@@ -1,18 +1,32 @@
 """lockstep: run one language model on several inference backends and compare them token by token."""
 
 from lockstep._core import FormatError
+from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
 from lockstep.models import default_model_path
-from lockstep import gguf
+from lockstep import gguf, safetensors
+from lockstep.quant import dequantize, quantize
+from lockstep.inspect import ModelInfo, inspect
+from lockstep.route import Route, RouteError, route
 from lockstep.tokenizer import Tokenizer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FormatError",
+    "LogitComparison",
+    "compare_logits",
     "GGMLTypeInfo",
+    "ModelInfo",
+    "Route",
+    "RouteError",
     "default_model_path",
+    "dequantize",
     "ggml_type",
     "gguf",
+    "quantize",
+    "inspect",
+    "route",
+    "safetensors",
     "Tokenizer",
 ]

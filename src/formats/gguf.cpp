@@ -1,11 +1,28 @@
 // Lookups on a parsed GGUF file: typed metadata getters and tensor type resolution.
 #include "formats/gguf.h"
 
+#include <cmath>
 #include <limits>
 
 #include "formats/errors.h"
 
 namespace lockstep::gguf {
+
+namespace {
+
+// A double beyond float's range narrows to float with undefined behaviour in C++; give the
+// IEEE round-to-nearest answer explicitly (numpy's too): FLT_MAX up to half an ulp above
+// it, infinity from there on.
+float narrow_to_float(double d) {
+    constexpr double kMax = std::numeric_limits<float>::max();
+    constexpr double kOverflow = 0x1.ffffffp127;  // FLT_MAX + half an ulp
+    if (std::isnan(d) || std::fabs(d) <= kMax) return static_cast<float>(d);
+    const float inf = std::numeric_limits<float>::infinity();
+    if (d > 0) return d >= kOverflow ? inf : static_cast<float>(kMax);
+    return d <= -kOverflow ? -inf : -static_cast<float>(kMax);
+}
+
+}  // namespace
 
 bool is_bitnet_architecture(std::string_view architecture) { return architecture.starts_with("bitnet"); }
 
@@ -78,7 +95,7 @@ std::vector<float> File::get_floats(std::string_view key) const {
     if (v->type() != ValueType::ARRAY || !(is_float(e) || is_integer(e))) wrong_type(key, *v, "an array of numbers");
     const NumberArray& a = v->numbers();
     std::vector<float> out(a.count);
-    for (uint64_t i = 0; i < a.count; ++i) out[i] = static_cast<float>(a.as_double(i));
+    for (uint64_t i = 0; i < a.count; ++i) out[i] = narrow_to_float(a.as_double(i));
     return out;
 }
 

@@ -1,0 +1,112 @@
+"""The Hugging Face transformers reference backend: float32 weights, eager attention.
+
+Loads a safetensors model folder, or a GGUF file through transformers' own GGUF loading
+(which dequantizes every tensor to float32).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lockstep import _core
+from lockstep.preflight import HF_INSTALL, check_packages
+
+NAME = "hf"
+
+
+class HFBackend(_core.Backend):
+    def __init__(self, model_path: str | os.PathLike, n_threads: int | None = None):
+        _core.Backend.__init__(self)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub
+        import torch
+        import transformers
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = Path(model_path)
+        if path.is_file():  # a GGUF file
+            folder, kwargs = str(path.parent), {"gguf_file": path.name}
+        else:
+            folder, kwargs = str(path), {}
+        if n_threads:
+            torch.set_num_threads(n_threads)
+        self._torch = torch
+        self._version = f"transformers {transformers.__version__}, torch {torch.__version__}"
+        self._tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+        self._model = AutoModelForCausalLM.from_pretrained(
+            folder, dtype=torch.float32, attn_implementation="eager", **kwargs
+        ).eval()
+        self._byte_level = _is_byte_level(self._tokenizer)
+
+    def name(self) -> str:
+        return NAME
+
+    def version(self) -> str:
+        return self._version
+
+    def capabilities(self) -> list[str]:
+        return ["logits"]
+
+    def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
+        ids = self._tokenizer(text, add_special_tokens=add_special, split_special_tokens=not parse_special)["input_ids"]
+        return np.asarray(ids, dtype=np.int32)
+
+    def token_piece(self, token_id: int) -> bytes:
+        token = self._tokenizer.convert_ids_to_tokens(int(token_id))
+        if token is None:
+            return b""
+        if token in self._tokenizer.all_special_tokens or token_id in self._tokenizer.added_tokens_decoder:
+            return token.encode("utf-8")
+        if self._byte_level:
+            return bytes(_BYTE_DECODER.get(ch, ord(ch) & 0xFF) for ch in token)
+        if token.startswith("<0x") and token.endswith(">") and len(token) == 6:  # SentencePiece byte fallback
+            return bytes([int(token[3:5], 16)])
+        return token.replace("\u2581", " ").encode("utf-8")
+
+    def vocab_size(self) -> int:
+        return int(self._model.config.vocab_size)
+
+    def bos_id(self) -> int:
+        bos = self._tokenizer.bos_token_id
+        return -1 if bos is None else int(bos)
+
+    def logits(self, ids: np.ndarray) -> np.ndarray:
+        if len(ids) == 0:
+            raise ValueError("hf: no tokens to evaluate")
+        torch = self._torch
+        with torch.inference_mode():
+            out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :]).logits[0]
+        return out.float().numpy()  # shares the tensor's memory; the array keeps it alive
+
+
+def _is_byte_level(tokenizer) -> bool:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    decoder = getattr(backend, "decoder", None)
+    return decoder is not None and type(decoder).__name__ == "ByteLevel"
+
+
+def _byte_decoder() -> dict[str, int]:
+    # GPT-2's byte <-> printable-character table, as transformers defines it.
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    return {char: byte for byte, char in bytes_to_unicode().items()}
+
+
+_BYTE_DECODER: dict[str, int] = {}
+
+
+def register() -> None:
+    def create(path: str, options: dict) -> HFBackend:
+        if options.get("inject_fault"):
+            raise ValueError("faults can be injected into the native backend only")
+        if not _BYTE_DECODER:
+            _BYTE_DECODER.update(_byte_decoder())
+        return HFBackend(path, n_threads=options.get("n_threads") or None)
+
+    def preflight() -> dict:
+        needed = [("torch", "torch"), ("transformers", "transformers"), ("accelerate", "accelerate")]
+        return check_packages(needed, HF_INSTALL).to_registry()
+
+    _core.register_backend(NAME, preflight, create)

@@ -1,0 +1,70 @@
+"""The llama.cpp reference backend, through the pinned llama-cpp-python package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lockstep import _core
+from lockstep.preflight import check_llama_cpp
+
+NAME = "llama.cpp"
+
+
+class LlamaCppBackend(_core.Backend):
+    """llama.cpp on one GGUF file: logits at every position (``logits_all``), CPU only."""
+
+    def __init__(self, model_path: str | os.PathLike, n_threads: int | None = None, n_ctx: int = 2048):
+        _core.Backend.__init__(self)
+        import llama_cpp
+
+        self._version = llama_cpp.__version__
+        self._llm = llama_cpp.Llama(
+            model_path=str(Path(model_path)), n_ctx=n_ctx, n_batch=512, logits_all=True,
+            n_threads=n_threads or os.cpu_count(), n_gpu_layers=0, verbose=False,
+        )
+        self._n_ctx = n_ctx
+
+    def name(self) -> str:
+        return NAME
+
+    def version(self) -> str:
+        return f"llama-cpp-python {self._version}"
+
+    def capabilities(self) -> list[str]:
+        return ["logits"]
+
+    def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
+        ids = self._llm.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special)
+        return np.asarray(ids, dtype=np.int32)
+
+    def token_piece(self, token_id: int) -> bytes:
+        return self._llm.detokenize([token_id], special=True)
+
+    def vocab_size(self) -> int:
+        return self._llm.n_vocab()
+
+    def bos_id(self) -> int:
+        return self._llm.token_bos()
+
+    def logits(self, ids: np.ndarray) -> np.ndarray:
+        n = len(ids)
+        if n == 0:
+            raise ValueError("llama.cpp: no tokens to evaluate")
+        if n > self._n_ctx:
+            raise ValueError(f"llama.cpp: {n} tokens exceed the context of {self._n_ctx}")
+        self._llm.reset()
+        self._llm.eval([int(i) for i in ids])
+        # A copy: llama-cpp-python refills its score buffer on the next eval.
+        return np.array(self._llm.scores[:n], dtype=np.float32, copy=True)
+
+
+def register() -> None:
+    def create(path: str, options: dict) -> LlamaCppBackend:
+        if options.get("inject_fault"):
+            raise ValueError("faults can be injected into the native backend only")
+        return LlamaCppBackend(path, n_threads=options.get("n_threads") or None)
+
+    _core.register_backend(NAME, lambda: check_llama_cpp().to_registry(), create)

@@ -1,0 +1,229 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/functional.h>
+
+#include "bindings/metrics_columns.h"
+#include "bindings/register.h"
+#include "dispatch/crossval.h"
+#include "dispatch/registry.h"
+
+namespace py = pybind11;
+
+namespace lockstep::bindings {
+namespace {
+
+using dispatch::Backend;
+using dispatch::Logits;
+
+// Lets a Python class implement dispatch::Backend. Every call re-acquires the GIL: the
+// dispatcher runs without it. trampoline_self_life_support (with smart_holder) keeps the
+// Python object alive for as long as C++ holds the backend.
+class PyBackend : public Backend, public py::trampoline_self_life_support {
+public:
+    std::string name() const override { PYBIND11_OVERRIDE_PURE(std::string, Backend, name); }
+    std::string version() const override { PYBIND11_OVERRIDE_PURE(std::string, Backend, version); }
+    std::vector<std::string> capabilities() const override {
+        PYBIND11_OVERRIDE_PURE(std::vector<std::string>, Backend, capabilities);
+    }
+    std::vector<int32_t> tokenize(const std::string& text, bool add_special, bool parse_special) override {
+        py::gil_scoped_acquire gil;
+        py::function override = py::get_override(static_cast<const Backend*>(this), "tokenize");
+        if (!override) throw std::runtime_error("Python backend does not implement tokenize");
+        auto ids = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(
+            override(py::str(text), add_special, parse_special));
+        if (!ids || ids.ndim() != 1) throw std::runtime_error(name() + ".tokenize must return a 1-D array of ids");
+        return {ids.data(), ids.data() + ids.shape(0)};
+    }
+    std::string token_piece(int32_t id) override {
+        py::gil_scoped_acquire gil;
+        py::function override = py::get_override(static_cast<const Backend*>(this), "token_piece");
+        if (!override) throw std::runtime_error("Python backend does not implement token_piece");
+        py::object piece = override(id);
+        if (py::isinstance<py::bytes>(piece)) return piece.cast<std::string>();
+        return py::str(piece).cast<std::string>();
+    }
+    int64_t vocab_size() override { PYBIND11_OVERRIDE_PURE(int64_t, Backend, vocab_size); }
+    int32_t bos_id() override { PYBIND11_OVERRIDE_PURE(int32_t, Backend, bos_id); }
+    Logits logits(const std::vector<int32_t>& ids) override {
+        py::gil_scoped_acquire gil;
+        py::function override = py::get_override(static_cast<const Backend*>(this), "logits");
+        if (!override) throw std::runtime_error("Python backend does not implement logits");
+        py::array_t<int32_t> id_array(static_cast<py::ssize_t>(ids.size()), ids.data());
+        auto array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(override(id_array));
+        if (!array || array.ndim() != 2) throw std::runtime_error(name() + ".logits must return a 2-D float array");
+        Logits out;
+        out.data = array.data();
+        out.rows = array.shape(0);
+        out.vocab = array.shape(1);
+        // The array is the owner; releasing it needs the GIL, wherever the last user is.
+        out.owner = std::shared_ptr<const void>(new py::object(array), [](const void* p) {
+            py::gil_scoped_acquire release_gil;
+            delete static_cast<const py::object*>(p);
+        });
+        return out;
+    }
+};
+
+py::dict side_dict(const dispatch::TokenSide& s) {
+    py::dict d;
+    d["backend"] = s.backend;
+    d["id"] = s.id;
+    d["piece"] = py::bytes(s.piece);
+    d["window_ids"] = s.window_ids;
+    py::list pieces;
+    for (const auto& p : s.window_pieces) pieces.append(py::bytes(p));
+    d["window_pieces"] = pieces;
+    return d;
+}
+
+py::dict pair_dict(const dispatch::PairResult& p) {
+    py::dict d;
+    d["reference"] = p.reference;
+    d["test"] = p.test;
+    d["positions"] = metrics_columns(p.positions);
+    d["first_divergence"] = p.first_divergence;
+    d["divergence_reason"] = p.divergence_reason;
+    d["teacher_forced"] = metrics_columns(p.teacher_forced);
+    d["teacher_forced_first_divergence"] = p.teacher_forced_first_divergence;
+    d["free_running"] = p.free_running;
+    d["free_running_agreement"] = p.free_running_agreement;
+    return d;
+}
+
+py::dict result_dict(const dispatch::CrossvalResult& r) {
+    py::dict d;
+    d["exit_code"] = r.exit_code;
+    d["backends"] = r.backends;
+    d["tokens"] = r.tokens;
+    if (r.token_mismatch) {
+        const auto& m = *r.token_mismatch;
+        py::dict mm;
+        mm["index"] = m.index;
+        mm["window_start"] = m.window_start;
+        mm["a"] = side_dict(m.a);
+        mm["b"] = side_dict(m.b);
+        mm["cause"] = m.cause;
+        mm["explanation"] = m.explanation;
+        d["token_mismatch"] = mm;
+    } else {
+        d["token_mismatch"] = py::none();
+    }
+    py::list pairs, cross;
+    for (const auto& p : r.pairs) pairs.append(pair_dict(p));
+    for (const auto& p : r.cross_pairs) cross.append(pair_dict(p));
+    d["pairs"] = pairs;
+    d["cross_pairs"] = cross;
+    d["reference_greedy"] = r.reference_greedy;
+    d["odd_one_out"] = r.odd_one_out;
+    return d;
+}
+
+}  // namespace
+
+void register_dispatch(py::module_& m) {
+    // Factories registered from Python hold Python callables. They must go before the
+    // interpreter does: a static registry outlives it, and destroying a Python object after
+    // finalization crashes. So Python's atexit removes them.
+    static std::vector<std::string> python_backends;
+    py::module_::import("atexit").attr("register")(py::cpp_function([]() {
+        for (const auto& name : python_backends) dispatch::unregister_backend(name);
+        python_backends.clear();
+    }));
+
+    py::class_<Backend, PyBackend, py::smart_holder>(m, "Backend",
+                                                             "Base class of every backend; subclass it in Python.")
+        .def(py::init_alias<>())
+        .def("name", &Backend::name)
+        .def("version", &Backend::version)
+        .def("capabilities", &Backend::capabilities)
+        .def("vocab_size", &Backend::vocab_size)
+        .def("bos_id", &Backend::bos_id);
+
+    m.def(
+        "register_backend",
+        [](const std::string& name, std::function<py::dict()> preflight,
+           std::function<std::shared_ptr<Backend>(const std::string&, const py::dict&)> create) {
+            python_backends.push_back(name);
+            dispatch::register_backend({name,
+                                        [preflight]() {
+                                            py::gil_scoped_acquire gil;
+                                            py::dict d = preflight();
+                                            dispatch::Preflight p;
+                                            p.available = d["available"].cast<bool>();
+                                            p.version = d["version"].cast<std::string>();
+                                            p.install_command = d["install_command"].cast<std::string>();
+                                            p.detail = d["detail"].cast<std::string>();
+                                            return p;
+                                        },
+                                        [create](const std::string& path, const dispatch::BackendOptions& o) {
+                                            py::gil_scoped_acquire gil;
+                                            py::dict options;
+                                            options["n_threads"] = o.n_threads;
+                                            options["inject_fault"] = o.inject_fault;
+                                            return create(path, options);
+                                        }});
+        },
+        py::arg("name"), py::arg("preflight"), py::arg("create"));
+    m.def("backend_names", &dispatch::backend_names);
+    m.def("preflight_backend", [](const std::string& name) -> py::object {
+        auto factory = dispatch::find_backend(name);
+        if (!factory) return py::none();
+        const auto p = factory->preflight();
+        py::dict d;
+        d["available"] = p.available;
+        d["version"] = p.version;
+        d["install_command"] = p.install_command;
+        d["detail"] = p.detail;
+        return d;
+    });
+    m.def(
+        "create_backend",
+        [](const std::string& name, const std::string& path, int n_threads, const std::string& inject_fault) {
+            auto factory = dispatch::find_backend(name);
+            if (!factory) throw py::key_error("no backend named " + name);
+            return factory->create(path, {n_threads, inject_fault});
+        },
+        py::arg("name"), py::arg("path"), py::arg("n_threads") = 0, py::arg("inject_fault") = "");
+
+    m.def(
+        "run_crossval",
+        [](const std::vector<std::shared_ptr<Backend>>& backends, const std::string& text, bool add_special,
+           bool parse_special, const py::dict& thresholds, int top_k, int steps, int n_threads) {
+            dispatch::CrossvalOptions options;
+            options.add_special = add_special;
+            options.parse_special = parse_special;
+            options.top_k = top_k;
+            options.steps = steps;
+            options.n_threads = n_threads;
+            auto& t = options.thresholds;
+            for (auto [key, value] : thresholds) {
+                const auto k = key.cast<std::string>();
+                const auto v = value.cast<double>();
+                if (k == "min_cosine") t.min_cosine = v;
+                else if (k == "max_nmse") t.max_nmse = v;
+                else if (k == "max_kl") t.max_kl = v;
+                else if (k == "top1_margin") t.top1_margin = v;
+                else throw py::value_error("unknown threshold " + k);
+            }
+            dispatch::CrossvalResult result;
+            {
+                py::gil_scoped_release release;
+                result = dispatch::run_crossval(backends, text, options);
+            }
+            return result_dict(result);
+        },
+        py::arg("backends"), py::arg("text"), py::arg("add_special"), py::arg("parse_special"),
+        py::arg("thresholds"), py::arg("top_k") = 10, py::arg("steps") = 0, py::arg("n_threads") = 0);
+    m.def("default_thresholds", []() {
+        const dispatch::Thresholds t;
+        py::dict d;
+        d["min_cosine"] = t.min_cosine;
+        d["max_nmse"] = t.max_nmse;
+        d["max_kl"] = t.max_kl;
+        d["top1_margin"] = t.top1_margin;
+        return d;
+    });
+}
+
+}  // namespace lockstep::bindings

@@ -1,0 +1,61 @@
+// The crossval pipeline: tokenize on every backend -> token-parity gate -> logits on every
+// backend -> per-position metrics against the reference -> first divergence -> verdict.
+// Backends arrive already constructed (preflight and template rendering happen before).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compare/metrics.h"
+#include "dispatch/backend.h"
+#include "dispatch/thresholds.h"
+#include "dispatch/token_gate.h"
+
+namespace lockstep::dispatch {
+
+struct CrossvalOptions {
+    bool add_special = true;
+    bool parse_special = true;
+    Thresholds thresholds;
+    int top_k = 10;
+    int steps = 0;  // > 0: also decode this many tokens greedily (teacher-forced and free-running)
+    int n_threads = 0;
+};
+
+// One backend compared with the reference (backends[0]).
+struct PairResult {
+    std::string reference, test;
+    std::vector<compare::PositionMetrics> positions;  // one per prompt token
+    int64_t first_divergence = -1;                    // -1: all positions within thresholds
+    std::string divergence_reason;                    // which threshold, with the values
+    // Along the reference's greedy continuation (steps > 0):
+    std::vector<compare::PositionMetrics> teacher_forced;
+    int64_t teacher_forced_first_divergence = -1;
+    std::vector<int32_t> free_running;  // the test backend's own greedy tokens
+    int64_t free_running_agreement = 0;  // leading tokens equal to the reference's
+};
+
+struct CrossvalResult {
+    int exit_code = 0;  // 0 within thresholds, 1 diverged, 2 token mismatch
+    std::vector<std::string> backends;
+    std::vector<std::vector<int32_t>> tokens;  // per backend
+    std::optional<TokenMismatch> token_mismatch;
+    std::vector<PairResult> pairs;             // each non-reference backend vs the reference
+    std::vector<int32_t> reference_greedy;     // the reference's own greedy tokens (steps > 0)
+    // With three or more backends: the one that disagrees with all others while the others
+    // agree among themselves ("" when none or undecidable), and the pairwise evidence.
+    std::string odd_one_out;
+    std::vector<PairResult> cross_pairs;       // the non-reference pairs used for triangulation
+};
+
+CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backends, const std::string& text,
+                            const CrossvalOptions& options);
+
+// The first position where `metrics` break a threshold, with the reason; -1 if none.
+int64_t first_divergence(const std::vector<compare::PositionMetrics>& metrics, const Thresholds& thresholds,
+                         std::string* reason);
+
+}  // namespace lockstep::dispatch
