@@ -10,6 +10,7 @@ python -m pip install ".[all]"
 # numpy, openai-whisper pulls numba and triton, llama-models pulls a web stack.
 python -m pip install --no-deps mistral-common==1.13.1 llama-models==0.3.0 openai-whisper==20250625
 # llama.cpp's tokenizer test vocabularies (ggml-vocab-*.gguf + .inp/.out), from the
-# llama-cpp-python source distribution, into ~/.cache/lockstep/llama-vocabs.
+# llama-cpp-python source distribution, into ~/.cache/lockstep/llama-vocabs (pip reads the
+# sdist metadata with scikit-build-core from the test extra, without build isolation).
 python scripts/fetch_llama_vocabs.py
 python -m pytest "$@"

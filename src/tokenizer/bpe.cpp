@@ -1,5 +1,7 @@
 #include "tokenizer/bpe.h"
 
+#include <atomic>
+#include <list>
 #include <queue>
 #include <stdexcept>
 
@@ -17,8 +19,39 @@ std::string byte_token_text(uint8_t b) {
 
 }  // namespace
 
+namespace {
+
+// Words repeat: a per-thread cache of the ids of short pieces spares their merges. Keyed by a
+// model's unique number (never by address, which a later model may reuse); a thread keeps
+// the caches of its few most recent models.
+constexpr size_t kCachedPieceBytes = 48;
+constexpr size_t kCacheEntries = 1 << 16;
+constexpr size_t kCachesPerThread = 4;
+
+std::atomic<uint64_t> next_cache_key{1};
+
+struct PieceCache {
+    uint64_t key;
+    std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> ids;
+};
+
+PieceCache& cache_for(uint64_t key) {
+    thread_local std::list<PieceCache> caches;
+    for (auto it = caches.begin(); it != caches.end(); ++it) {
+        if (it->key == key) {
+            if (it != caches.begin()) caches.splice(caches.begin(), caches, it);
+            return caches.front();
+        }
+    }
+    if (caches.size() >= kCachesPerThread) caches.pop_back();
+    caches.push_front(PieceCache{key, {}});
+    return caches.front();
+}
+
+}  // namespace
+
 BpeModel::BpeModel(const Vocab& v)
-    : byte_level_(v.byte_level), byte_fallback_(v.byte_fallback), ignore_merges_(v.ignore_merges),
+    : cache_key_(next_cache_key++), byte_level_(v.byte_level), byte_fallback_(v.byte_fallback), ignore_merges_(v.ignore_merges),
       fuse_unknown_(v.fuse_unknown), unk_(v.unk) {
     by_bytes_.reserve(v.tokens.size());
     for (size_t id = 0; id < v.tokens.size(); ++id) {
@@ -142,6 +175,22 @@ void BpeModel::merge(std::vector<TokenId>& sym) const {
 
 void BpeModel::encode(std::string_view piece, std::vector<TokenId>& out) const {
     if (piece.empty()) return;
+    if (piece.size() > kCachedPieceBytes) {
+        encode_uncached(piece, out);
+        return;
+    }
+    PieceCache& cache = cache_for(cache_key_);
+    if (auto it = cache.ids.find(piece); it != cache.ids.end()) {
+        out.insert(out.end(), it->second.begin(), it->second.end());
+        return;
+    }
+    const size_t start = out.size();
+    encode_uncached(piece, out);
+    if (cache.ids.size() >= kCacheEntries) cache.ids.clear();
+    cache.ids.emplace(std::string(piece), std::vector<TokenId>(out.begin() + start, out.end()));
+}
+
+void BpeModel::encode_uncached(std::string_view piece, std::vector<TokenId>& out) const {
     if (ignore_merges_) {
         const TokenId whole = find(piece);
         if (whole != kNoToken) {

@@ -34,6 +34,9 @@ private:
     void initial_symbols(std::string_view piece, std::vector<TokenId>& symbols) const;
     void merge(std::vector<TokenId>& symbols) const;
 
+    void encode_uncached(std::string_view piece, std::vector<TokenId>& out) const;
+
+    uint64_t cache_key_;  // unique per model: names this model's per-thread piece cache
     bool byte_level_;
     bool byte_fallback_;
     bool ignore_merges_;

@@ -228,7 +228,7 @@ private:
         CharClass single;
         if (c == '\\') {
             ++pos_;
-            parse_escape(single, /*in_class=*/false);
+            parse_escape(single);
         } else {
             add_literal(single, next_codepoint());
         }
@@ -272,7 +272,7 @@ private:
     }
 
     // After a backslash: adds what the escape denotes to `cls`.
-    void parse_escape(CharClass& cls, bool in_class) {
+    void parse_escape(CharClass& cls) {
         if (at_end()) fail("trailing backslash");
         const char e = p_[pos_++];
         switch (e) {
@@ -318,7 +318,6 @@ private:
             }
             default:
                 if (std::isalnum(static_cast<unsigned char>(e))) fail(std::string("unsupported escape \\") + e);
-                (void)in_class;
                 add_literal(cls, static_cast<char32_t>(static_cast<unsigned char>(e)));
                 return;
         }
@@ -345,7 +344,7 @@ private:
                 CharClass escaped;
                 const bool saved = icase_;
                 icase_ = false;
-                parse_escape(escaped, /*in_class=*/true);
+                parse_escape(escaped);
                 icase_ = saved;
                 if (is_set) {
                     cls.any_flags |= escaped.any_flags;
@@ -363,7 +362,7 @@ private:
                     CharClass escaped;
                     const bool saved = icase_;
                     icase_ = false;
-                    parse_escape(escaped, /*in_class=*/true);
+                    parse_escape(escaped);
                     icase_ = saved;
                     if (escaped.ranges.size() != 1) fail("a range must end in a single character");
                     hi = escaped.ranges[0].first;
@@ -406,7 +405,15 @@ private:
                 std::vector<uint32_t> jumps;
                 for (size_t i = 0; i < n.kids.size(); ++i) {
                     if (i + 1 < n.kids.size()) {
-                        const uint32_t split = emit({Op::kSplit});
+                        // An alternative that cannot start with the next code point is not tried.
+                        Regex::Instruction ins{Op::kSplit};
+                        if (!nullable(n.kids[i])) {
+                            std::vector<uint32_t> first;
+                            first_classes(n.kids[i], first);
+                            ins.guard = static_cast<int32_t>(re_.guards_.size());
+                            re_.guards_.push_back(std::move(first));
+                        }
+                        const uint32_t split = emit(ins);
                         emit_node(n.kids[i]);
                         jumps.push_back(emit({Op::kJump}));
                         re_.program_[split].target = here();
@@ -454,7 +461,7 @@ private:
             Regex::Instruction back{Op::kJump};
             back.target = loop;
             emit(back);
-            set_split(loop, loop + 1, here(), n.greedy);
+            set_split(loop, here(), n.greedy);
             return;
         }
         std::vector<uint32_t> splits;
@@ -462,20 +469,14 @@ private:
             splits.push_back(emit({Op::kSplit}));
             emit_node(body);
         }
-        for (uint32_t s : splits) set_split(s, s + 1, here(), n.greedy);
+        for (uint32_t s : splits) set_split(s, here(), n.greedy);
     }
 
-    // A split tries the instruction after it first and `target` second. A lazy split must
-    // try the exit first, so it becomes a jump-around: split(exit first) is encoded by
-    // swapping through a second instruction.
-    void set_split(uint32_t at, uint32_t body, uint32_t exit, bool greedy) {
-        if (greedy) {
-            re_.program_[at].target = exit;
-            return;
-        }
-        (void)body;
-        re_.program_[at].greedy = false;  // run(): prefer target, fall back to the next one
+    // A split tries the instruction after it first and `target` second; a lazy one (greedy
+    // false) tries `target`, the exit, first.
+    void set_split(uint32_t at, uint32_t exit, bool greedy) {
         re_.program_[at].target = exit;
+        re_.program_[at].greedy = greedy;
     }
 
     Regex& re_;
@@ -488,13 +489,17 @@ Regex::Regex(std::string_view pattern) : pattern_(pattern) {
     RegexCompiler(*this, pattern_).compile();
 }
 
-bool Regex::may_start_at(const CodepointText& text, size_t pos) const {
-    if (nullable_) return true;
+bool Regex::in_any(const std::vector<uint32_t>& classes, const CodepointText& text, size_t pos) const {
+    if (pos >= text.size) return false;
     const char32_t c = text.cps[pos];
     const uint16_t f = text.flags[pos];
-    for (uint32_t id : first_classes_)
+    for (uint32_t id : classes)
         if (classes_[id].contains(c, f)) return true;
     return false;
+}
+
+bool Regex::may_start_at(const CodepointText& text, size_t pos) const {
+    return nullable_ || in_any(first_classes_, text, pos);
 }
 
 long Regex::run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<Backtrack>& stack) const {
@@ -544,6 +549,10 @@ long Regex::run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<
                 break;
             }
             case Instruction::kSplit:
+                if (ins.guard >= 0 && !in_any(guards_[ins.guard], text, pos)) {
+                    pc = ins.target;
+                    break;
+                }
                 if (ins.greedy) {
                     stack.push_back({Backtrack::kAt, ins.target, pos, 0});
                     ++pc;

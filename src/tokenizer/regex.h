@@ -61,16 +61,20 @@ public:
         uint32_t min = 0;      // kRepeat
         uint32_t max = 0;      // kRepeat (UINT32_MAX: unbounded)
         uint32_t target = 0;   // kSplit: the second choice; kJump; kLook: past the kLookEnd
+        int32_t guard = -1;    // kSplit: index into guards_; the first choice is skipped when
+                               // the next code point is in none of the guard's classes
     };
 
 private:
     // End of the match of the program from `pc` at `pos`, or -1.
     long run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<struct Backtrack>& stack) const;
     bool may_start_at(const CodepointText& text, size_t pos) const;
+    bool in_any(const std::vector<uint32_t>& classes, const CodepointText& text, size_t pos) const;
 
     std::string pattern_;
     std::vector<CharClass> classes_;
     std::vector<Instruction> program_;
+    std::vector<std::vector<uint32_t>> guards_;
     // Classes one of which the first code point of any match belongs to; empty when the
     // pattern may match the empty string (then every position is tried).
     std::vector<uint32_t> first_classes_;

@@ -45,12 +45,18 @@ std::optional<uint8_t> byte_token_value(std::string_view t) {
     return static_cast<uint8_t>(hi * 16 + lo);
 }
 
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-    size_t pos = 0;
-    while ((pos = s.find(from, pos)) != std::string::npos) {
-        s.replace(pos, from.size(), to);
-        pos += to.size();
+std::string unescape_spaces(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t pos = 0; pos < s.size();) {
+        if (s.compare(pos, kEscapedSpace.size(), kEscapedSpace) == 0) {
+            out.push_back(' ');
+            pos += kEscapedSpace.size();
+        } else {
+            out.push_back(s[pos++]);
+        }
     }
+    return out;
 }
 
 }  // namespace
@@ -199,14 +205,16 @@ std::string Tokenizer::piece(TokenId id) const {
         const std::string& word = vocab_.bert.word_prefix;
         if (!cont.empty() && text.compare(0, cont.size(), cont) == 0) return text.substr(cont.size());
         if (!word.empty()) {
-            if (text.compare(0, word.size(), word) == 0) return " " + text.substr(word.size());
-            return text;
+            if (text.compare(0, word.size(), word) != 0) return text;
+            std::string spaced(1, ' ');
+            spaced.append(text, word.size(), std::string::npos);
+            return spaced;
         }
-        return " " + text;
+        std::string spaced(1, ' ');
+        spaced += text;
+        return spaced;
     }
-    std::string s = text;
-    replace_all(s, kEscapedSpace, " ");
-    return s;
+    return unescape_spaces(text);
 }
 
 std::string Tokenizer::token_to_piece(TokenId id) const {
