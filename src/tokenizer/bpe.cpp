@@ -1,12 +1,11 @@
 #include "tokenizer/bpe.h"
 
-#include <atomic>
-#include <list>
 #include <queue>
 #include <stdexcept>
 
 #include "tokenizer/byte_level.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/word_boundaries.h"
 
 namespace lockstep::tokenizer {
 
@@ -19,39 +18,8 @@ std::string byte_token_text(uint8_t b) {
 
 }  // namespace
 
-namespace {
-
-// Words repeat: a per-thread cache of the ids of short pieces spares their merges. Keyed by a
-// model's unique number (never by address, which a later model may reuse); a thread keeps
-// the caches of its few most recent models.
-constexpr size_t kCachedPieceBytes = 48;
-constexpr size_t kCacheEntries = 1 << 16;
-constexpr size_t kCachesPerThread = 4;
-
-std::atomic<uint64_t> next_cache_key{1};
-
-struct PieceCache {
-    uint64_t key;
-    std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> ids;
-};
-
-PieceCache& cache_for(uint64_t key) {
-    thread_local std::list<PieceCache> caches;
-    for (auto it = caches.begin(); it != caches.end(); ++it) {
-        if (it->key == key) {
-            if (it != caches.begin()) caches.splice(caches.begin(), caches, it);
-            return caches.front();
-        }
-    }
-    if (caches.size() >= kCachesPerThread) caches.pop_back();
-    caches.push_front(PieceCache{key, {}});
-    return caches.front();
-}
-
-}  // namespace
-
 BpeModel::BpeModel(const Vocab& v)
-    : cache_key_(next_cache_key++), byte_level_(v.byte_level), byte_fallback_(v.byte_fallback), ignore_merges_(v.ignore_merges),
+    : byte_level_(v.byte_level), byte_fallback_(v.byte_fallback), ignore_merges_(v.ignore_merges),
       fuse_unknown_(v.fuse_unknown), unk_(v.unk) {
     by_bytes_.reserve(v.tokens.size());
     for (size_t id = 0; id < v.tokens.size(); ++id) {
@@ -79,6 +47,7 @@ BpeModel::BpeModel(const Vocab& v)
             if (it != by_bytes_.end()) byte_token_[b] = it->second;
         }
     }
+    per_word_ = !byte_level_ && v.escape_whitespace && tokens_stay_within_words(v.tokens);
     merges_.reserve(v.merges.size());
     for (size_t rank = 0; rank < v.merges.size(); ++rank) {
         const auto& [left, right] = v.merges[rank];
@@ -175,19 +144,9 @@ void BpeModel::merge(std::vector<TokenId>& sym) const {
 
 void BpeModel::encode(std::string_view piece, std::vector<TokenId>& out) const {
     if (piece.empty()) return;
-    if (piece.size() > kCachedPieceBytes) {
-        encode_uncached(piece, out);
-        return;
-    }
-    PieceCache& cache = cache_for(cache_key_);
-    if (auto it = cache.ids.find(piece); it != cache.ids.end()) {
-        out.insert(out.end(), it->second.begin(), it->second.end());
-        return;
-    }
-    const size_t start = out.size();
-    encode_uncached(piece, out);
-    if (cache.ids.size() >= kCacheEntries) cache.ids.clear();
-    cache.ids.emplace(std::string(piece), std::vector<TokenId>(out.begin() + start, out.end()));
+    auto merge_piece = [this](std::string_view p, std::vector<TokenId>& o) { encode_uncached(p, o); };
+    if (per_word_) for_each_word(piece, [&](std::string_view word) { cache_.encode(word, out, merge_piece); });
+    else cache_.encode(piece, out, merge_piece);
 }
 
 void BpeModel::encode_uncached(std::string_view piece, std::vector<TokenId>& out) const {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/piece_cache.h"
 #include "tokenizer/token_map.h"
 #include "tokenizer/vocab.h"
 
@@ -36,7 +37,8 @@ private:
 
     void encode_uncached(std::string_view piece, std::vector<TokenId>& out) const;
 
-    uint64_t cache_key_;  // unique per model: names this model's per-thread piece cache
+    PieceCache cache_;
+    bool per_word_ = false;  // merge each U+2581 word alone (word_boundaries.h)
     bool byte_level_;
     bool byte_fallback_;
     bool ignore_merges_;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/piece_cache.h"
 #include "tokenizer/token_map.h"
 #include "tokenizer/vocab.h"
 
@@ -18,6 +19,10 @@ public:
     void encode(std::string_view text, std::vector<TokenId>& out) const;
 
 private:
+    void encode_word(std::string_view text, std::vector<TokenId>& out) const;
+
+    PieceCache cache_;
+    bool per_word_;  // merge each U+2581 word alone (word_boundaries.h)
     TokenMap by_text_;
     std::vector<float> scores_;
     TokenId byte_token_[256];
