@@ -3,7 +3,9 @@
 from lockstep._core import FormatError
 from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
+from lockstep.loading import load
 from lockstep.models import default_model_path
+from lockstep.native import NativeModel
 from lockstep import gguf, safetensors
 from lockstep.quant import dequantize, quantize
 from lockstep.inspect import ModelInfo, inspect
@@ -23,6 +25,8 @@ __all__ = [
     "default_model_path",
     "dequantize",
     "ggml_type",
+    "load",
+    "NativeModel",
     "gguf",
     "quantize",
     "inspect",
