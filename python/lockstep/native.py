@@ -4,6 +4,7 @@
 >>> logits = m.logits(ids)                # float32 [len(ids), n_vocab]; row i predicts token i+1
 >>> logits, layers = m.logits(ids, capture=["attn_out", "l_out"])  # + [n_layer, len(ids), n_embd] each
 >>> m.reset(); rows = m.eval(ids[:10]); more = m.eval(ids[10:])      # incremental, with a KV cache
+>>> ids = m.tokenize("Hello", add_special=True); text = m.detokenize(ids)  # lockstep.Tokenizer
 
 Logits and captured values are numpy views of the engine's own buffers (no copy); the
 engine computes without holding the GIL.
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lockstep import _core
+from lockstep.tokenizer import Tokenizer
 
 CAPTURE_POINTS = ("attn_norm", "attn_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out")
 
@@ -31,6 +34,8 @@ class NativeModel:
         isa: instruction set of the kernels ("scalar", "sse4.2", "avx2", "avx512"), None for the best."""
         self._engine = _core.NativeModel(os.fspath(path), n_threads or 0, n_ctx or 0, isa or "")
         self._info = self._engine.info()
+        self._path = Path(path)
+        self._tokenizer: Tokenizer | None = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -45,6 +50,28 @@ class NativeModel:
     def n_past(self) -> int:
         """Tokens in the context so far."""
         return int(self._engine.n_past)
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The model's own vocabulary: the GGUF file's, or the folder's tokenizer.json (with its
+        tokenizer_config.json). Loaded on first use."""
+        if self._tokenizer is None:
+            source = self._path / "tokenizer.json" if self._path.is_dir() else self._path
+            self._tokenizer = Tokenizer.from_file(source)
+        return self._tokenizer
+
+    def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> np.ndarray:
+        """Token ids (int32). add_special adds BOS/EOS as the vocabulary asks; parse_special
+        turns special-token text such as "<|im_start|>" into its id."""
+        return self.tokenizer.encode(text, add_special=add_special, parse_special=parse_special)
+
+    def detokenize(self, ids: Sequence[int] | np.ndarray, skip_special: bool = False) -> str:
+        """The text of `ids`; bytes that do not form UTF-8 become U+FFFD."""
+        return self.tokenizer.decode(ids, skip_special=skip_special)
+
+    def token_piece(self, token_id: int) -> bytes:
+        """The bytes one token stands for (possibly part of a UTF-8 character)."""
+        return self.tokenizer.token_to_piece(token_id)
 
     def reset(self) -> None:
         """Empties the context."""

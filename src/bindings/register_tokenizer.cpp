@@ -116,10 +116,10 @@ void register_tokenizer(py::module_& m) {
             return t.is_control(static_cast<TokenId>(id));
         })
         .def_property_readonly("vocab_size", &Tokenizer::vocab_size)
-        .def_property_readonly("bos_id", [](const Tokenizer& t) { return optional_id(t.vocab().bos); })
-        .def_property_readonly("eos_id", [](const Tokenizer& t) { return optional_id(t.vocab().eos); })
-        .def_property_readonly("add_bos", [](const Tokenizer& t) { return t.vocab().add_bos; })
-        .def_property_readonly("add_eos", [](const Tokenizer& t) { return t.vocab().add_eos; });
+        .def_property_readonly("bos_id", [](const Tokenizer& t) { return optional_id(t.bos_id()); })
+        .def_property_readonly("eos_id", [](const Tokenizer& t) { return optional_id(t.eos_id()); })
+        .def_property_readonly("add_bos", [](const Tokenizer& t) { return t.add_bos(); })
+        .def_property_readonly("add_eos", [](const Tokenizer& t) { return t.add_eos(); });
 
     // For tests of the pre-tokenizer against other regex engines.
     m.def(

@@ -100,6 +100,8 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
     return Tokenizer(load_vocab_hf(path));
 }
 
+Tokenizer Tokenizer::from_gguf(const gguf::File& file) { return Tokenizer(load_vocab_gguf(file)); }
+
 void Tokenizer::check_id(TokenId id) const {
     if (id < 0 || static_cast<size_t>(id) >= vocab_.tokens.size())
         throw std::out_of_range("token id " + std::to_string(id) + " is outside the vocabulary of " +

@@ -11,6 +11,10 @@
 
 #include "tokenizer/vocab.h"
 
+namespace lockstep::gguf {
+class File;
+}
+
 namespace lockstep::tokenizer {
 
 class BpeModel;
@@ -30,6 +34,8 @@ public:
     // A .gguf file (tokenizer.ggml.*) or a Hugging Face tokenizer.json (with the
     // tokenizer_config.json beside it, if any).
     static Tokenizer from_file(const std::string& path);
+    // The vocabulary of an opened GGUF file (a model loader's own, so it is read once).
+    static Tokenizer from_gguf(const gguf::File& file);
 
     // Throws std::invalid_argument when `text` is not valid UTF-8.
     std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special) const;
@@ -41,6 +47,10 @@ public:
 
     const Vocab& vocab() const { return vocab_; }
     size_t vocab_size() const { return vocab_.tokens.size(); }
+    TokenId bos_id() const { return vocab_.bos; }  // kNoToken when the vocabulary has none
+    TokenId eos_id() const { return vocab_.eos; }
+    bool add_bos() const { return vocab_.add_bos; }  // encode(add_special=true) prepends BOS
+    bool add_eos() const { return vocab_.add_eos; }
     bool is_control(TokenId id) const;
 
 private:
