@@ -1,7 +1,7 @@
 """Exact parity on a generated 5 MB multilingual corpus (tokenizer_corpus.py) with the
 libraries that own each vocabulary: Hugging Face tokenizers for SmolLM2 (the default
 model), tiktoken for GPT-2 and Llama 3 ranks (openai-whisper, llama-models), sentencepiece
-for Mistral's model (mistral-common)."""
+for Mistral's models (mistral-common)."""
 
 from __future__ import annotations
 
@@ -106,14 +106,23 @@ def test_tiktoken_vocab_matches_hf_conversion(tiktoken_vocab):
     assert_same([e.ids for e in hf.encode_batch(docs, add_special_tokens=False)], ours, docs, parse_special=True)
 
 
-# --- SentencePiece: Mistral's model through a GGUF written by the gguf package -------------------
+# --- SentencePiece: Mistral's models through GGUF files written by the gguf package ------------
 
-@pytest.fixture(scope="module")
-def mistral_spm(tmp_path_factory):
+MISTRAL_SPM_MODELS = [  # every SentencePiece model in mistral_common/data
+    "tokenizer.model.v1",
+    "mistral_instruct_tokenizer_240216.model.v2",
+    "mistral_instruct_tokenizer_240323.model.v3",
+    "mistral_instruct_tokenizer_241114.model.v7",
+    "mistral_instruct_tokenizer_241114.model.v7m1",
+]
+
+
+@pytest.fixture(scope="module", params=MISTRAL_SPM_MODELS)
+def mistral_spm(request, tmp_path_factory):
     import sentencepiece as spm
 
-    model = package_file("mistral_common", "data/tokenizer.model.v1")
-    path = tmp_path_factory.mktemp("spm") / "mistral-v1.gguf"
+    model = package_file("mistral_common", f"data/{request.param}")
+    path = tmp_path_factory.mktemp("spm") / f"{request.param}.gguf"
     refs.gguf_from_sentencepiece(model, path)
     return lockstep.Tokenizer.from_file(path), spm.SentencePieceProcessor(model_file=str(model))
 
@@ -128,3 +137,10 @@ def test_sentencepiece_bos_rule(mistral_spm):
     ours, sp = mistral_spm
     assert ours.encode("Hello world", add_special=True).tolist() == sp.encode("Hello world", add_bos=True)
     assert ours.bos_id == sp.bos_id() and ours.eos_id == sp.eos_id()
+
+
+def test_sentencepiece_decode(mistral_spm):
+    ours, sp = mistral_spm
+    docs = list(corpus(SUBSET))[:200]
+    for doc, ids in zip(docs, sp.encode(docs)):
+        assert ours.decode(ids) == sp.decode(ids), doc[:40]
