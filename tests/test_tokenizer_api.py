@@ -111,6 +111,10 @@ def write_gguf(path, fields: dict) -> None:
             w.add_array(key, [float(v) for v in value])
         elif kind == "i32s":
             w.add_key_value(key, value, gguf.GGUFValueType.ARRAY, sub_type=gguf.GGUFValueType.INT32)
+        elif kind == "u8s":
+            w.add_key_value(key, list(value), gguf.GGUFValueType.ARRAY, sub_type=gguf.GGUFValueType.UINT8)
+        elif kind == "bool":
+            w.add_bool(key, value)
         elif kind == "u32":
             w.add_uint32(key, value)
     w.write_header_to_file()
@@ -138,7 +142,7 @@ def test_a_minimal_vocabulary_works(tmp_path):
     ({"tokenizer.ggml.tokens": None}, "tokenizer.ggml.tokens is absent"),
     ({"tokenizer.ggml.merges": None}, "tokenizer.ggml.merges is absent"),
     ({"tokenizer.ggml.pre": ("str", "no-such-family")}, "unknown pre-tokenizer 'no-such-family'"),
-    ({"tokenizer.ggml.model": ("str", "t5")}, "Unigram"),
+    ({"tokenizer.ggml.model": ("str", "t5")}, "a Unigram vocabulary needs a score for every token"),
     ({"tokenizer.ggml.model": ("str", "rwkv")}, "unsupported tokenizer model 'rwkv'"),
     ({"tokenizer.ggml.scores": ("f32s", [0.0])}, "tokenizer.ggml.scores has 1 entries for 3 tokens"),
     ({"tokenizer.ggml.token_type": ("i32s", [1, 1])}, "token_type has 2 entries for 3 tokens"),
@@ -151,6 +155,48 @@ def test_malformed_gguf_vocabularies(tmp_path, change, reason):
     with pytest.raises(lockstep.FormatError, match=reason) as info:
         lockstep.Tokenizer.from_file(path)
     assert info.value.path == str(path)
+
+
+def charsmap(replacement_offset: int = 0) -> bytes:
+    """A precompiled charsmap with one rule, "a" -> "x": darts-clone units for the root
+    (BASE 0), the child reached by 'a' (LABEL 0x61, LEAF, BASE 1) and its value unit."""
+    units = [0] * 98
+    units[0x61] = 0x61 | (1 << 8) | (1 << 10)
+    units[0x61 ^ 1] = (1 << 31) | replacement_offset
+    array = b"".join(u.to_bytes(4, "little") for u in units)
+    return len(array).to_bytes(4, "little") + array + b"x\0"
+
+
+UNIGRAM = {
+    "tokenizer.ggml.model": ("str", "t5"),
+    "tokenizer.ggml.tokens": ("strs", ["<pad>", "</s>", "<unk>", "\u2581x", "\u2581a", "\u2581"]),
+    "tokenizer.ggml.scores": ("f32s", [0.0, 0.0, 0.0, -1.0, -1.0, -2.0]),
+    "tokenizer.ggml.token_type": ("i32s", [3, 3, 2, 1, 1, 1]),
+    "tokenizer.ggml.add_space_prefix": ("bool", True),
+}
+
+
+def test_unigram_applies_the_precompiled_charsmap(tmp_path):
+    plain, mapped = tmp_path / "plain.gguf", tmp_path / "mapped.gguf"
+    write_gguf(plain, UNIGRAM)
+    write_gguf(mapped, {**UNIGRAM, "tokenizer.ggml.precompiled_charsmap": ("u8s", charsmap())})
+    assert lockstep.Tokenizer.from_file(plain).encode("a a", add_special=True).tolist() == [4, 4, 1]
+    tok = lockstep.Tokenizer.from_file(mapped)
+    assert tok.encode("a a", add_special=True).tolist() == [3, 3, 1]  # "a" -> "x"; EOS added
+    assert tok.encode("b").tolist() == [5, 2]  # no token for "b": unknown
+    assert tok.decode([3, 3]) == "x x"
+
+
+@pytest.mark.parametrize("blob,reason", [
+    (b"\x04\x00", "shorter than its 4-byte header"),
+    ((1000).to_bytes(4, "little") + bytes(8), "array of 1000 bytes does not fit"),
+    (charsmap(replacement_offset=1000), "points at byte 1000"),
+], ids=["short-header", "array-too-long", "rule-outside-the-strings"])
+def test_malformed_charsmaps(tmp_path, blob, reason):
+    path = tmp_path / "bad.gguf"
+    write_gguf(path, {**UNIGRAM, "tokenizer.ggml.precompiled_charsmap": ("u8s", blob)})
+    with pytest.raises(lockstep.FormatError, match=reason):
+        lockstep.Tokenizer.from_file(path).encode("a")
 
 
 def test_truncated_gguf_is_a_format_error(tmp_path):

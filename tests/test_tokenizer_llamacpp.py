@@ -27,7 +27,7 @@ from tokenizer_data import LLAMA_VOCABS_WITH_CASES, first_difference, llama_voca
 
 llama_cpp = pytest.importorskip("llama_cpp")
 
-EXTRA_VOCABS = ["aquila", "baichuan", "gpt-neox"]  # no .inp/.out, but llama.cpp reads them
+EXTRA_VOCABS = ["aquila", "baichuan", "gpt-neox", "nomic-bert-moe"]  # no .inp/.out, but llama.cpp reads them
 SLICE = 300_000
 
 

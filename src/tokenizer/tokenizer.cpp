@@ -11,6 +11,7 @@
 #include "tokenizer/special_tokens.h"
 #include "tokenizer/spm.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/unigram.h"
 #include "tokenizer/vocab_gguf.h"
 #include "tokenizer/vocab_hf.h"
 #include "tokenizer/wordpiece.h"
@@ -79,6 +80,7 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
                     throw std::invalid_argument("a WordPiece vocabulary needs an unknown token");
                 wordpiece_ = std::make_unique<WordPieceModel>(vocab_);
                 break;
+            case ModelKind::kUnigram: unigram_ = std::make_unique<UnigramModel>(vocab_); break;
         }
         pre_ = std::make_unique<PreTokenizer>(vocab_.splits);
     } catch (const std::invalid_argument& e) {
@@ -117,6 +119,10 @@ bool Tokenizer::is_control(TokenId id) const {
 void Tokenizer::encode_text(std::string_view text, bool prefix_space, std::vector<TokenId>& out) const {
     if (wordpiece_) {
         wordpiece_->encode(text, out);
+        return;
+    }
+    if (unigram_) {  // normalizes and adds its own space prefix
+        unigram_->encode(text, out);
         return;
     }
     std::string prepared;

@@ -20,6 +20,7 @@ namespace lockstep::tokenizer {
 class BpeModel;
 class SpmModel;
 class WordPieceModel;
+class UnigramModel;
 class PreTokenizer;
 class SpecialTokenSplitter;
 
@@ -62,6 +63,7 @@ private:
     std::unique_ptr<BpeModel> bpe_;
     std::unique_ptr<SpmModel> spm_;
     std::unique_ptr<WordPieceModel> wordpiece_;
+    std::unique_ptr<UnigramModel> unigram_;
     std::unique_ptr<PreTokenizer> pre_;
     std::unique_ptr<SpecialTokenSplitter> specials_;
 };

@@ -18,6 +18,7 @@ enum class ModelKind {
     kBpe,        // merges by rank (GPT-2 byte-level, or over UTF-8 text with byte fallback)
     kSpm,        // SentencePiece BPE: merges by piece score (llama.cpp's "llama" / "spm")
     kWordPiece,  // greedy longest match (BERT)
+    kUnigram,    // most probable segmentation by token log-probabilities (T5; llama.cpp's "t5" / UGM)
 };
 
 // GGUF's token types (tokenizer.ggml.token_type).
@@ -73,6 +74,7 @@ struct Vocab {
     SpacePrefix space_prefix = SpacePrefix::kNever;
     bool remove_extra_whitespaces = false;
     bool fuse_unknown = false;      // consecutive unknown pieces become one unknown token
+    std::string precompiled_charsmap;  // Unigram: SentencePiece's normalization rules (charsmap.h)
     BertOptions bert;
 
     // Special tokens and the rules for adding them.

@@ -173,13 +173,25 @@ Vocab load_vocab_gguf(const gguf::File& f) {
             v.merges.emplace_back(std::string(m.substr(0, space)), std::string(m.substr(space + 1)));
         }
     } else if (*model == "t5") {
-        throw fail("Unigram vocabularies (tokenizer.ggml.model 't5') are not supported yet");
+        v.model = ModelKind::kUnigram;
+        v.eos = 1, v.unk = 2, v.pad = 0;
+        v.escape_whitespace = true;
+        v.add_eos = true;
+        if (f.find("tokenizer.ggml.precompiled_charsmap")) {
+            const auto bytes = f.get_ints("tokenizer.ggml.precompiled_charsmap");  // INT8 or UINT8
+            v.precompiled_charsmap.reserve(bytes.size());
+            for (int64_t b : bytes) {
+                if (b < -128 || b > 255) throw fail("tokenizer.ggml.precompiled_charsmap holds a value that is not a byte");
+                v.precompiled_charsmap.push_back(static_cast<char>(b));
+            }
+        }
     } else {
         throw fail("unsupported tokenizer model '" + std::string(*model) + "' (tokenizer.ggml.model)");
     }
 
     if (const auto p = f.get_bool("tokenizer.ggml.add_space_prefix")) add_space_prefix = *p;
     if (v.model == ModelKind::kSpm && add_space_prefix) v.space_prefix = SpacePrefix::kAfterSpecial;
+    if (v.model == ModelKind::kUnigram && add_space_prefix) v.space_prefix = SpacePrefix::kAlways;
     v.strip_leading_space = add_space_prefix;
     v.remove_extra_whitespaces = f.get_bool("tokenizer.ggml.remove_extra_whitespaces").value_or(false);
 
