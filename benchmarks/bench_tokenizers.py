@@ -88,7 +88,7 @@ def vocabularies(tmp: Path) -> dict[str, dict[str, Encoder]]:
         "llama.cpp": llama_cpp_encoder(spm_gguf),
     }
     vocab_dir = llama_vocab_dir()
-    for name in ["llama-bpe", "qwen2", "gemma-4", "bert-bge"]:
+    for name in ["llama-bpe", "qwen2", "gemma-4", "bert-bge", "nomic-bert-moe"]:
         path = vocab_dir / f"ggml-vocab-{name}.gguf"
         out[f"{name} (llama.cpp test vocab)"] = {"lockstep": lockstep_encoder(path), "llama.cpp": llama_cpp_encoder(path)}
     return out
@@ -96,8 +96,8 @@ def vocabularies(tmp: Path) -> dict[str, dict[str, Encoder]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=2_000_000, help="corpus bytes (default 2 MB)")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--size", type=int, default=1_000_000, help="corpus bytes (default 1 MB)")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", type=Path, help="also write the JSON results here")
     args = ap.parse_args()
 
