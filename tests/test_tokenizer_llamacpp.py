@@ -97,3 +97,15 @@ def test_deepseek_llm_follows_oniguruma():
     assert len(docs) > 20
     for doc in docs:
         assert ours.encode(doc).tolist() == hf.encode(doc, add_special_tokens=False).ids
+
+
+def test_a_token_across_a_word_start():
+    """SentencePiece-style text is merged word by word except where a token spans a word
+    start: Gemma 4 has '>▁</', so '> </' must still become that one token."""
+    path = llama_vocab("gemma-4")
+    ours, llm = load(path)
+    text = "<p> </p> and x> </y>, a > </b"
+    bridge = next(i for i in range(ours.vocab_size) if ours.token_text(i) == ">\u2581</")
+    got = ours.encode(text).tolist()
+    assert bridge in got
+    assert got == llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)

@@ -47,7 +47,7 @@ BpeModel::BpeModel(const Vocab& v)
             if (it != by_bytes_.end()) byte_token_[b] = it->second;
         }
     }
-    per_word_ = !byte_level_ && v.escape_whitespace && tokens_stay_within_words(v.tokens);
+    if (!byte_level_ && v.escape_whitespace) words_ = std::make_unique<WordSplitter>(v.tokens);
     merges_.reserve(v.merges.size());
     for (size_t rank = 0; rank < v.merges.size(); ++rank) {
         const auto& [left, right] = v.merges[rank];
@@ -145,7 +145,7 @@ void BpeModel::merge(std::vector<TokenId>& sym) const {
 void BpeModel::encode(std::string_view piece, std::vector<TokenId>& out) const {
     if (piece.empty()) return;
     auto merge_piece = [this](std::string_view p, std::vector<TokenId>& o) { encode_uncached(p, o); };
-    if (per_word_) for_each_word(piece, [&](std::string_view word) { cache_.encode(word, out, merge_piece); });
+    if (words_) words_->for_each_word(piece, [&](std::string_view word) { cache_.encode(word, out, merge_piece); });
     else cache_.encode(piece, out, merge_piece);
 }
 

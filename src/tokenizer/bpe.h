@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "tokenizer/piece_cache.h"
+#include "tokenizer/word_boundaries.h"
 #include "tokenizer/token_map.h"
 #include "tokenizer/vocab.h"
 
@@ -38,7 +40,7 @@ private:
     void encode_uncached(std::string_view piece, std::vector<TokenId>& out) const;
 
     PieceCache cache_;
-    bool per_word_ = false;  // merge each U+2581 word alone (word_boundaries.h)
+    std::unique_ptr<WordSplitter> words_;  // SentencePiece-style text: merge word by word
     bool byte_level_;
     bool byte_fallback_;
     bool ignore_merges_;

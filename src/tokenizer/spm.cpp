@@ -7,7 +7,7 @@
 
 namespace lockstep::tokenizer {
 
-SpmModel::SpmModel(const Vocab& v) : per_word_(tokens_stay_within_words(v.tokens)), unk_(v.unk) {
+SpmModel::SpmModel(const Vocab& v) : words_(v.tokens), unk_(v.unk) {
     by_text_.reserve(v.tokens.size());
     for (size_t id = 0; id < v.tokens.size(); ++id) by_text_[v.tokens[id]] = static_cast<TokenId>(id);
     scores_ = v.scores;
@@ -23,8 +23,7 @@ SpmModel::SpmModel(const Vocab& v) : per_word_(tokens_stay_within_words(v.tokens
 
 void SpmModel::encode(std::string_view text, std::vector<TokenId>& out) const {
     auto merge_word = [this](std::string_view w, std::vector<TokenId>& o) { encode_word(w, o); };
-    if (per_word_) for_each_word(text, [&](std::string_view word) { cache_.encode(word, out, merge_word); });
-    else encode_word(text, out);
+    words_.for_each_word(text, [&](std::string_view word) { cache_.encode(word, out, merge_word); });
 }
 
 void SpmModel::encode_word(std::string_view text, std::vector<TokenId>& out) const {

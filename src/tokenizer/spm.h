@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tokenizer/piece_cache.h"
+#include "tokenizer/word_boundaries.h"
 #include "tokenizer/token_map.h"
 #include "tokenizer/vocab.h"
 
@@ -22,7 +23,7 @@ private:
     void encode_word(std::string_view text, std::vector<TokenId>& out) const;
 
     PieceCache cache_;
-    bool per_word_;  // merge each U+2581 word alone (word_boundaries.h)
+    WordSplitter words_;  // merge word by word (word_boundaries.h)
     TokenMap by_text_;
     std::vector<float> scores_;
     TokenId byte_token_[256];

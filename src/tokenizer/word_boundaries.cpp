@@ -2,17 +2,17 @@
 
 namespace lockstep::tokenizer {
 
-bool tokens_stay_within_words(const std::vector<std::string>& tokens) {
-    constexpr std::string_view kSpace = "\xE2\x96\x81";
+WordSplitter::WordSplitter(const std::vector<std::string>& tokens) {
     for (const std::string& t : tokens) {
-        size_t pos = t.find(kSpace, 1);
-        while (pos != std::string::npos) {
-            const bool after_space = pos >= kSpace.size() && t.compare(pos - kSpace.size(), kSpace.size(), kSpace) == 0;
-            if (!after_space) return false;
-            pos = t.find(kSpace, pos + kSpace.size());
+        for (size_t pos = t.find(kSpace, 1); pos != std::string::npos; pos = t.find(kSpace, pos + kSpace.size())) {
+            if (after_space(t, pos)) continue;
+            size_t lead = pos - 1;
+            while (lead > 0 && (static_cast<unsigned char>(t[lead]) & 0xC0) == 0x80) --lead;
+            bridging_.push_back(t.substr(lead, pos - lead));
         }
     }
-    return true;
+    std::sort(bridging_.begin(), bridging_.end());
+    bridging_.erase(std::unique(bridging_.begin(), bridging_.end()), bridging_.end());
 }
 
 }  // namespace lockstep::tokenizer
