@@ -121,7 +121,8 @@ def main() -> int:
             print(f"{vocab}: " + ", ".join(f"{lib} {v:.2f}" for lib, v in row.items()), file=sys.stderr, flush=True)
 
     libs = ["lockstep", "HF tokenizers", "tiktoken", "sentencepiece", "llama.cpp"]
-    header = f"{'vocabulary':34}" + "".join(f"{lib:>15}" for lib in libs)
+    width = max(len(r["vocabulary"]) for r in results) + 2
+    header = f"{'vocabulary':{width}}" + "".join(f"{lib:>15}" for lib in libs)
     lines = [f"encode MB/s, one thread, {nbytes / 1e6:.1f} MB in {len(docs)} documents, median of {args.rounds}", header]
     for r in results:
         cells = []
@@ -129,8 +130,9 @@ def main() -> int:
             v = r["mb_per_s"].get(lib)
             mark = "" if v is None or r["same_ids_as_lockstep"].get(lib, True) else "*"
             cells.append(f"{(f'{v:.2f}' + mark) if v is not None else '-':>15}")
-        lines.append(f"{r['vocabulary']:34}" + "".join(cells))
-    lines.append("* ids differ from lockstep's on the first 200 documents")
+        lines.append(f"{r['vocabulary']:{width}}" + "".join(cells))
+    lines.append("* ids differ from lockstep's on the first 200 documents (bert-bge: llama.cpp's own departures from\n"
+                 "  Hugging Face, see tests/test_tokenizer_llamacpp.py; lockstep follows Hugging Face)")
     print("\n".join(lines), file=sys.stderr)
     text = json.dumps({"unit": "MB/s", "results": results}, indent=2)
     print(text)
