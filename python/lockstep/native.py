@@ -4,7 +4,7 @@
 >>> logits = m.logits(ids)                # float32 [len(ids), n_vocab]; row i predicts token i+1
 >>> logits, layers = m.logits(ids, capture=["attn_out", "l_out"])  # + [n_layer, len(ids), n_embd] each
 >>> m.reset(); rows = m.eval(ids[:10]); more = m.eval(ids[10:])      # incremental, with a KV cache
->>> ids = m.tokenize("Hello", add_special=True); text = m.detokenize(ids)  # lockstep.Tokenizer
+>>> ids = m.tokenize("Hello", add_special=True); text = m.detokenize(ids)  # m.tokenizer: lockstep.Tokenizer
 
 Logits and captured values are numpy views of the engine's own buffers (no copy); the
 engine computes without holding the GIL.
@@ -13,14 +13,17 @@ engine computes without holding the GIL.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from lockstep import _core
+from lockstep.faults import check_fault
+from lockstep.native_text import install, model_tokenizer
 from lockstep.tokenizer import Tokenizer
+
+install()  # the native backend of the dispatcher tokenizes with it too
 
 CAPTURE_POINTS = ("attn_norm", "attn_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out")
 
@@ -29,12 +32,13 @@ class NativeModel:
     """The native engine: one model and one context (KV cache)."""
 
     def __init__(self, path: str | os.PathLike, n_threads: int | None = None, n_ctx: int | None = None,
-                 isa: str | None = None):
+                 isa: str | None = None, inject_fault: str | None = None):
         """n_threads: None for every core. n_ctx: context length, None for the model's own.
-        isa: instruction set of the kernels ("scalar", "sse4.2", "avx2", "avx512"), None for the best."""
-        self._engine = _core.NativeModel(os.fspath(path), n_threads or 0, n_ctx or 0, isa or "")
+        isa: instruction set of the kernels ("scalar", "sse4.2", "avx2", "avx512"), None for the best.
+        inject_fault: a deliberate mistake from :mod:`lockstep.faults`, for testing comparisons."""
+        self._path = os.fspath(path)
+        self._engine = _core.NativeModel(self._path, n_threads or 0, n_ctx or 0, isa or "", check_fault(inject_fault))
         self._info = self._engine.info()
-        self._path = Path(path)
         self._tokenizer: Tokenizer | None = None
 
     @property
@@ -50,28 +54,6 @@ class NativeModel:
     def n_past(self) -> int:
         """Tokens in the context so far."""
         return int(self._engine.n_past)
-
-    @property
-    def tokenizer(self) -> Tokenizer:
-        """The model's own vocabulary: the GGUF file's, or the folder's tokenizer.json (with its
-        tokenizer_config.json). Loaded on first use."""
-        if self._tokenizer is None:
-            source = self._path / "tokenizer.json" if self._path.is_dir() else self._path
-            self._tokenizer = Tokenizer.from_file(source)
-        return self._tokenizer
-
-    def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> np.ndarray:
-        """Token ids (int32). add_special adds BOS/EOS as the vocabulary asks; parse_special
-        turns special-token text such as "<|im_start|>" into its id."""
-        return self.tokenizer.encode(text, add_special=add_special, parse_special=parse_special)
-
-    def detokenize(self, ids: Sequence[int] | np.ndarray, skip_special: bool = False) -> str:
-        """The text of `ids`; bytes that do not form UTF-8 become U+FFFD."""
-        return self.tokenizer.decode(ids, skip_special=skip_special)
-
-    def token_piece(self, token_id: int) -> bytes:
-        """The bytes one token stands for (possibly part of a UTF-8 character)."""
-        return self.tokenizer.token_to_piece(token_id)
 
     def reset(self) -> None:
         """Empties the context."""
@@ -89,6 +71,53 @@ class NativeModel:
         tokens = self._check_ids(ids)
         logits, captured = self._engine.eval(tokens, not last_only, list(capture or ()))
         return (logits, captured) if capture else logits
+
+    @property
+    def fault(self) -> str | None:
+        """The injected fault's name, None for a faithful engine."""
+        return self._info["fault"] or None
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The model's own vocabulary (lockstep.Tokenizer): the GGUF file's, or the folder's
+        tokenizer.json with its tokenizer_config.json. Loaded on first use."""
+        if self._tokenizer is None:
+            tokenizer = model_tokenizer(self._path)
+            if tokenizer is None:
+                raise ValueError(f"{self._path} has no tokenizer (no tokenizer.ggml.* metadata or tokenizer.json)")
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> np.ndarray:
+        """Token ids of `text` (int32), as the native backend of crossval tokenizes it.
+        add_special adds BOS/EOS as the vocabulary asks; parse_special turns special-token
+        text such as "<|im_start|>" into its id."""
+        ids = self.tokenizer.encode(text, add_special=add_special, parse_special=parse_special)
+        if self.fault == "bos-dropped" and len(ids) and ids[0] == self.tokenizer.bos_id:
+            ids = ids[1:]
+        return ids
+
+    def token_piece(self, token_id: int) -> bytes:
+        """The bytes of one token (possibly part of a UTF-8 sequence)."""
+        return self.tokenizer.token_to_piece(int(token_id))
+
+    def detokenize(self, ids: Sequence[int] | np.ndarray, skip_special: bool = False) -> str:
+        """The text of `ids`; bytes that are not valid UTF-8 become U+FFFD."""
+        return self.tokenizer.decode(ids, skip_special=skip_special)
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        """Tokens that end a generation (the vocabulary's EOS and end-of-turn tokens)."""
+        eos = self.tokenizer.eos_id
+        return frozenset() if eos is None else frozenset({eos})
+
+    def generate(self, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
+                 add_special: bool = True) -> Iterator[str]:
+        """Text pieces as they are produced: greedy at temperature 0, else seeded sampling."""
+        from lockstep.generate import generate
+
+        return generate(self, prompt, max_tokens=max_tokens, temperature=temperature, seed=seed,
+                        add_special=add_special)
 
     def _check_ids(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         array = np.asarray(ids)

@@ -47,7 +47,7 @@ std::vector<compare::PositionMetrics> metrics_for(const Logits& ref, const Logit
                                  std::to_string(test.vocab) + ")");
     const int64_t rows = ref.rows - first_row;
     return compare::compare_logits(ref.data + first_row * ref.vocab, test.data + first_row * test.vocab, rows,
-                                   ref.vocab, next_tokens, {o.top_k, o.n_threads});
+                                   ref.vocab, next_tokens, {o.top_k, o.n_threads, std::nullopt});
 }
 
 PairResult compare_pair(Backend& reference, const Logits& ref_logits, Backend& test, const Logits& test_logits,
