@@ -2,6 +2,8 @@
 own each vocabulary: Hugging Face tokenizers, tiktoken, sentencepiece and llama.cpp
 (llama-cpp-python). Same documents for everyone, one call per document, runs interleaved,
 median of the rounds. Every library's ids are checked equal to lockstep's first.
+"lockstep cold" starts every round with an empty piece cache (a fresh tokenizer), so it does
+not profit from having seen the same text in an earlier round.
 
     python benchmarks/bench_tokenizers.py [--size BYTES] [--rounds N] [--json PATH]
 
@@ -51,11 +53,30 @@ def lockstep_encoder(path: Path) -> Encoder:
     return lambda text: tok.encode(text)
 
 
+COLD = "lockstep cold"
+
+
+class ColdLockstep:
+    """lockstep with an empty piece cache in every round: a fresh tokenizer (loaded before the
+    clock starts), so repeated rounds over the same text do not profit from earlier ones."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.reset()
+
+    def reset(self) -> None:
+        self.tok = lockstep.Tokenizer.from_file(self.path)
+
+    def __call__(self, text: str) -> list[int]:
+        return self.tok.encode(text)
+
+
 def vocabularies(tmp: Path) -> dict[str, dict[str, Encoder]]:
     out: dict[str, dict[str, Encoder]] = {}
     model = lockstep.default_model_path()
     out["SmolLM2 (GGUF, byte-level BPE)"] = {
         "lockstep": lockstep_encoder(model),
+        COLD: ColdLockstep(model),
         "HF tokenizers": hf_encoder(refs.hf_smollm2(model)),
         "llama.cpp": llama_cpp_encoder(model),
     }
@@ -73,6 +94,7 @@ def vocabularies(tmp: Path) -> dict[str, dict[str, Encoder]]:
         encoding = refs.tiktoken_encoding(name, ranks, pattern, specials)
         out[name] = {
             "lockstep": lockstep_encoder(path),
+            COLD: ColdLockstep(path),
             "tiktoken": encoding.encode_ordinary,
             "HF tokenizers": hf_encoder(hf),
         }
@@ -84,13 +106,15 @@ def vocabularies(tmp: Path) -> dict[str, dict[str, Encoder]]:
     sp = spm.SentencePieceProcessor(model_file=str(model_v1))
     out["Mistral v1 (SentencePiece)"] = {
         "lockstep": lockstep_encoder(spm_gguf),
+        COLD: ColdLockstep(spm_gguf),
         "sentencepiece": sp.encode,
         "llama.cpp": llama_cpp_encoder(spm_gguf),
     }
     vocab_dir = llama_vocab_dir()
     for name in ["llama-bpe", "qwen2", "gemma-4", "bert-bge", "nomic-bert-moe"]:
         path = vocab_dir / f"ggml-vocab-{name}.gguf"
-        out[f"{name} (llama.cpp test vocab)"] = {"lockstep": lockstep_encoder(path), "llama.cpp": llama_cpp_encoder(path)}
+        out[f"{name} (llama.cpp test vocab)"] = {
+            "lockstep": lockstep_encoder(path), COLD: ColdLockstep(path), "llama.cpp": llama_cpp_encoder(path)}
     return out
 
 
@@ -111,6 +135,8 @@ def main() -> int:
             times: dict[str, list[float]] = {lib: [] for lib in encoders}
             for _ in range(args.rounds):
                 for lib, enc in encoders.items():  # interleaved: one pass of each per round
+                    if isinstance(enc, ColdLockstep):
+                        enc.reset()
                     start = time.perf_counter()
                     for d in docs:
                         enc(d)
@@ -120,7 +146,7 @@ def main() -> int:
                             "mb_per_s": row, "same_ids_as_lockstep": agree})
             print(f"{vocab}: " + ", ".join(f"{lib} {v:.2f}" for lib, v in row.items()), file=sys.stderr, flush=True)
 
-    libs = ["lockstep", "HF tokenizers", "tiktoken", "sentencepiece", "llama.cpp"]
+    libs = ["lockstep", COLD, "HF tokenizers", "tiktoken", "sentencepiece", "llama.cpp"]
     width = max(len(r["vocabulary"]) for r in results) + 2
     header = f"{'vocabulary':{width}}" + "".join(f"{lib:>15}" for lib in libs)
     lines = [f"encode MB/s, one thread, {nbytes / 1e6:.1f} MB in {len(docs)} documents, median of {args.rounds}", header]
