@@ -10,6 +10,7 @@ from lockstep import gguf, safetensors
 from lockstep.quant import dequantize, quantize
 from lockstep.inspect import ModelInfo, inspect
 from lockstep.route import Route, RouteError, route
+from lockstep.tokenizer import Tokenizer
 
 __version__ = "0.1.0"
 
@@ -31,4 +32,5 @@ __all__ = [
     "inspect",
     "route",
     "safetensors",
+    "Tokenizer",
 ]

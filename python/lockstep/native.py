@@ -4,6 +4,7 @@
 >>> logits = m.logits(ids)                # float32 [len(ids), n_vocab]; row i predicts token i+1
 >>> logits, layers = m.logits(ids, capture=["attn_out", "l_out"])  # + [n_layer, len(ids), n_embd] each
 >>> m.reset(); rows = m.eval(ids[:10]); more = m.eval(ids[10:])      # incremental, with a KV cache
+>>> ids = m.tokenize("Hello", add_special=True); text = m.detokenize(ids)  # m.tokenizer: lockstep.Tokenizer
 
 Logits and captured values are numpy views of the engine's own buffers (no copy); the
 engine computes without holding the GIL.
@@ -19,7 +20,8 @@ import numpy as np
 
 from lockstep import _core
 from lockstep.faults import check_fault
-from lockstep.native_text import TransformersTextCodec, install
+from lockstep.native_text import install, model_tokenizer
+from lockstep.tokenizer import Tokenizer
 
 install()  # the native backend of the dispatcher tokenizes with it too
 
@@ -37,7 +39,7 @@ class NativeModel:
         self._path = os.fspath(path)
         self._engine = _core.NativeModel(self._path, n_threads or 0, n_ctx or 0, isa or "", check_fault(inject_fault))
         self._info = self._engine.info()
-        self._codec: TransformersTextCodec | None = None
+        self._tokenizer: Tokenizer | None = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -75,26 +77,39 @@ class NativeModel:
         """The injected fault's name, None for a faithful engine."""
         return self._info["fault"] or None
 
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The model's own vocabulary (lockstep.Tokenizer): the GGUF file's, or the folder's
+        tokenizer.json with its tokenizer_config.json. Loaded on first use."""
+        if self._tokenizer is None:
+            tokenizer = model_tokenizer(self._path)
+            if tokenizer is None:
+                raise ValueError(f"{self._path} has no tokenizer (no tokenizer.ggml.* metadata or tokenizer.json)")
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
     def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> np.ndarray:
-        """Token ids of `text` (int32), as the native backend of crossval tokenizes it."""
-        codec = self._text_codec()
-        ids = codec.tokenize(text, add_special, parse_special)
-        if self.fault == "bos-dropped" and len(ids) and ids[0] == codec.bos_id():
+        """Token ids of `text` (int32), as the native backend of crossval tokenizes it.
+        add_special adds BOS/EOS as the vocabulary asks; parse_special turns special-token
+        text such as "<|im_start|>" into its id."""
+        ids = self.tokenizer.encode(text, add_special=add_special, parse_special=parse_special)
+        if self.fault == "bos-dropped" and len(ids) and ids[0] == self.tokenizer.bos_id:
             ids = ids[1:]
         return ids
 
     def token_piece(self, token_id: int) -> bytes:
         """The bytes of one token (possibly part of a UTF-8 sequence)."""
-        return self._text_codec().token_piece(int(token_id))
+        return self.tokenizer.token_to_piece(int(token_id))
 
-    def detokenize(self, ids: Sequence[int] | np.ndarray) -> str:
+    def detokenize(self, ids: Sequence[int] | np.ndarray, skip_special: bool = False) -> str:
         """The text of `ids`; bytes that are not valid UTF-8 become U+FFFD."""
-        return b"".join(self.token_piece(i) for i in ids).decode("utf-8", errors="replace")
+        return self.tokenizer.decode(ids, skip_special=skip_special)
 
     @property
     def eos_ids(self) -> frozenset[int]:
         """Tokens that end a generation (the vocabulary's EOS and end-of-turn tokens)."""
-        return self._text_codec().eos_ids()
+        eos = self.tokenizer.eos_id
+        return frozenset() if eos is None else frozenset({eos})
 
     def generate(self, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
                  add_special: bool = True) -> Iterator[str]:
@@ -103,11 +118,6 @@ class NativeModel:
 
         return generate(self, prompt, max_tokens=max_tokens, temperature=temperature, seed=seed,
                         add_special=add_special)
-
-    def _text_codec(self) -> TransformersTextCodec:
-        if self._codec is None:
-            self._codec = TransformersTextCodec(self._path)
-        return self._codec
 
     def _check_ids(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         array = np.asarray(ids)
