@@ -20,10 +20,9 @@ import numpy as np
 
 from lockstep import _core
 from lockstep.faults import check_fault
-from lockstep.native_text import install, model_tokenizer
+from lockstep.native_text import model_tokenizer
 from lockstep.tokenizer import Tokenizer
 
-install()  # the native backend of the dispatcher tokenizes with it too
 
 CAPTURE_POINTS = ("attn_norm", "attn_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out")
 

@@ -2,16 +2,14 @@
 built from the model's vocabulary — the GGUF file's tokenizer.ggml.* metadata, or the
 Hugging Face folder's tokenizer.json with its tokenizer_config.json.
 
-The engine computes logits only; NativeModel and the dispatcher's native backend both
-tokenize through the codec made here (installed on ``import lockstep``).
+The engine computes logits only. NativeModel tokenizes through :func:`model_tokenizer`; the
+dispatcher's native backend builds the same tokenizer in C++ (src/dispatch/tokenizer_codec.cpp).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import numpy as np
 
 from lockstep import _core
 from lockstep.tokenizer import Tokenizer
@@ -34,35 +32,10 @@ def model_tokenizer(model_path: str | os.PathLike) -> Tokenizer | None:
         raise
 
 
-class TokenizerTextCodec(_core.TextCodec):
-    """lockstep.Tokenizer as the native backend's codec."""
-
-    def __init__(self, tokenizer: Tokenizer):
-        _core.TextCodec.__init__(self)
-        self._tokenizer = tokenizer
-
-    def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
-        return self._tokenizer.encode(text, add_special=add_special, parse_special=parse_special)
-
-    def token_piece(self, token_id: int) -> bytes:
-        return self._tokenizer.token_to_piece(token_id)
-
-    def bos_id(self) -> int:
-        bos = self._tokenizer.bos_id
-        return -1 if bos is None else bos
-
-    def description(self) -> str:
-        return "lockstep tokenizer"
-
-
-def _make(path: str) -> TokenizerTextCodec | None:
-    tokenizer = model_tokenizer(path)
-    return None if tokenizer is None else TokenizerTextCodec(tokenizer)  # None: "no tokenizer is available"
-
-
 def install() -> None:
-    """Make the native backend tokenize with lockstep's tokenizer (done on ``import lockstep``)."""
-    _core.set_native_text_codec(_make)
+    """Make the native backend tokenize with lockstep's own C++ tokenizer again: the default,
+    undoing a codec set with ``_core.set_native_text_codec``."""
+    _core.use_default_native_text_codec()
 
 
-__all__ = ["TokenizerTextCodec", "install", "model_tokenizer"]
+__all__ = ["install", "model_tokenizer"]

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "dispatch/registry.h"
+#include "dispatch/tokenizer_codec.h"
 
 #ifndef LOCKSTEP_VERSION
 #error "LOCKSTEP_VERSION is defined by CMakeLists.txt from pyproject.toml"
@@ -17,7 +18,7 @@ std::mutex& codec_mutex() {
 }
 
 TextCodecFactory& codec_factory() {
-    static TextCodecFactory factory;
+    static TextCodecFactory factory = tokenizer_codec;
     return factory;
 }
 
@@ -36,6 +37,8 @@ void set_native_text_codec(TextCodecFactory factory) {
     std::lock_guard lock(codec_mutex());
     codec_factory() = std::move(factory);
 }
+
+void use_default_native_text_codec() { set_native_text_codec(tokenizer_codec); }
 
 NativeBackend::NativeBackend(const std::string& model_path, const BackendOptions& options)
     : model_(model::Model::load(model_path, load_options(options))), session_(model_, 0) {

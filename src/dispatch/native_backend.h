@@ -1,8 +1,10 @@
 // The native engine as a dispatcher Backend, registered under the name "native".
 //
-// The engine computes logits; text <-> ids comes from a TextCodec, made per model by the
-// factory installed with set_native_text_codec. lockstep's C++ tokenizer plugs in there;
-// until one is installed, tokenize() says that no tokenizer is available.
+// The engine computes logits; text <-> ids comes from a TextCodec, made per model by a
+// factory: by default lockstep's C++ tokenizer over the model's vocabulary
+// (dispatch/tokenizer_codec.h); set_native_text_codec installs another (e.g. one written in
+// Python). Without a codec, or for a model without a vocabulary, tokenize() says that no
+// tokenizer is available.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,8 @@ using TextCodecFactory = std::function<std::shared_ptr<TextCodec>(const std::str
 
 // Replaces the factory the native backend makes its codec with (an empty function removes it).
 void set_native_text_codec(TextCodecFactory factory);
+// Back to lockstep's own tokenizer.
+void use_default_native_text_codec();
 
 class NativeBackend : public Backend {
 public:
