@@ -47,7 +47,20 @@ class LlamaCppBackend(_core.Backend):
         return np.asarray(ids, dtype=np.int32)
 
     def token_piece(self, token_id: int) -> bytes:
-        return self._llm.detokenize([token_id], special=True)
+        # Not Llama.detokenize: it reads each piece into a 32-byte buffer and returns b"" for
+        # longer pieces (SmolLM2 has whitespace runs of 33 bytes and more).
+        import ctypes
+
+        import llama_cpp
+
+        vocab = self._llm._model.vocab  # pinned llama-cpp-python: the model's llama_vocab pointer
+        size = 64
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_token_to_piece(vocab, llama_cpp.llama_token(token_id), buffer, size, 0, True)
+            if n >= 0:
+                return buffer.raw[:n]
+            size = -n  # the piece needs this many bytes
 
     def vocab_size(self) -> int:
         return self._llm.n_vocab()
