@@ -9,6 +9,7 @@ one weight tensor perturbed, BOS added by the tokenizer, or the weights quantize
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,12 +141,98 @@ def write_tiny_llama(path: str | Path, spec: TinyLlama = TinyLlama()) -> Path:
 
     quant = gguf.GGMLQuantizationType[spec.weight_type]
     for name, w in weights.items():
-        if w.ndim == 2 and name.startswith("blk.") and quant != gguf.GGMLQuantizationType.F32:
-            writer.add_tensor(name, gguf.quants.quantize(w, quant), raw_dtype=quant)
-        else:
+        if w.ndim != 2 or not name.startswith("blk.") or quant == gguf.GGMLQuantizationType.F32:
             writer.add_tensor(name, w)
+        elif quant == gguf.GGMLQuantizationType.F16:
+            writer.add_tensor(name, w.astype(np.float16))
+        else:
+            writer.add_tensor(name, gguf.quants.quantize(w, quant), raw_dtype=quant)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+# --- Variants of an existing GGUF file (the real default model included) ---------------------
+
+TensorEdit = Callable[[str, np.ndarray, gguf.GGMLQuantizationType], "np.ndarray | None"]
+
+
+def copy_gguf(src: str | Path, dst: str | Path, *, metadata: dict | None = None, edit: TensorEdit | None = None,
+              dequantize: bool = False) -> Path:
+    """Copy a GGUF file, replacing metadata values (same type as the original) and editing tensors.
+
+    ``edit(name, data, type)`` gets each tensor's stored data (quantized: the raw uint8 rows) and
+    returns replacement data of the same type and byte shape, or None to keep it.
+    ``dequantize`` stores every tensor as float32 (a float32 file of the same model).
+    """
+    reader = gguf.GGUFReader(str(src))
+    writer = gguf.GGUFWriter(str(dst), reader.fields["general.architecture"].contents())
+    overrides = dict(metadata or {})
+    for f in reader.fields.values():
+        if f.name == "general.architecture" or f.name.startswith("GGUF."):
+            continue
+        kind = f.types[0]
+        sub = f.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
+        value = overrides.pop(f.name, None)
+        if f.name == "general.file_type" and dequantize:
+            value = int(gguf.LlamaFileType.ALL_F32)
+        writer.add_key_value(f.name, f.contents() if value is None else value, kind, sub_type=sub)
+    if overrides:
+        raise KeyError(f"not in {src}: {', '.join(overrides)}")
+    tensors = []
+    for t in reader.tensors:
+        data, kind = np.asarray(t.data), t.tensor_type
+        if dequantize and kind != gguf.GGMLQuantizationType.F32:
+            data, kind = gguf.quants.dequantize(data, kind).astype(np.float32), gguf.GGMLQuantizationType.F32
+        if edit is not None:
+            edited = edit(t.name, data, kind)
+            if edited is not None:
+                if edited.shape != data.shape or edited.dtype != data.dtype:
+                    raise ValueError(f"edit of {t.name} changed its shape or dtype")
+                data = edited
+        tensors.append((t.name, data, kind))
+        writer.add_tensor_info(t.name, data.shape, data.dtype, data.nbytes, kind)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    for _, data, _ in tensors:
+        writer.write_tensor_data(data)
+    writer.close()
+    return Path(dst)
+
+
+def rope_layout_swapped(n_head: int, n_head_kv: int, layer: int) -> TensorEdit:
+    """A tensor edit: the rows of one layer's Q and K weights reordered from GGUF's interleaved
+    rotary pairs to the half-split layout of Hugging Face checkpoints (the permutation a
+    converter must apply and a buggy one forgets). Rows move whole, so quantized rows work."""
+
+    def order(n_rows: int, heads: int) -> np.ndarray:
+        head_dim = n_rows // heads
+        rows = np.arange(n_rows).reshape(heads, head_dim // 2, 2)
+        return rows.transpose(0, 2, 1).reshape(-1)
+
+    def edit(name: str, data: np.ndarray, kind) -> np.ndarray | None:
+        if name == f"blk.{layer}.attn_q.weight":
+            return np.ascontiguousarray(data[order(data.shape[0], n_head)])
+        if name == f"blk.{layer}.attn_k.weight":
+            return np.ascontiguousarray(data[order(data.shape[0], n_head_kv)])
+        return None
+
+    return edit
+
+
+def perturbed(names: set[str], relative: float, seed: int = 0) -> TensorEdit:
+    """A tensor edit: float32 tensors in ``names`` get Gaussian noise of ``relative`` times each
+    element's magnitude (a ``relative`` perturbation, e.g. 0.01 for 1%)."""
+    rng = np.random.default_rng(seed)
+
+    def edit(name: str, data: np.ndarray, kind) -> np.ndarray | None:
+        if name not in names:
+            return None
+        if kind != gguf.GGMLQuantizationType.F32:
+            raise ValueError(f"{name} is {kind.name}; only float32 tensors are perturbed")
+        return (data * (1 + relative * rng.standard_normal(data.shape))).astype(np.float32)
+
+    return edit

@@ -279,6 +279,7 @@ void register_dispatch(py::module_& m) {
         },
         py::arg("pieces_a"), py::arg("pieces_b"),
         "Pair the ids of two vocabularies (lists of token pieces as bytes) by piece.");
+    m.attr("DEQUANTIZED_FLOAT32") = dispatch::kDequantizedFloat32;
     m.def("precision_class", [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
         return std::string(dispatch::precision_class_name(dispatch::precision_class(a, b)));
     });

@@ -46,6 +46,12 @@ class HFBackend(_core.Backend):
             folder, dtype=torch.float32, attn_implementation="eager", **kwargs
         ).eval()
         self._byte_level = _is_byte_level(self._tokenizer)
+        self._capabilities = ["logits"]
+        if path.is_file() and _has_reduced_precision_weights(path):
+            # Engines that keep such weights as they are also lower the activations' precision
+            # in their matmuls (llama.cpp: Q8 for quantized weights, F16 for F16); comparing
+            # with them is a cross-precision pair (src/dispatch/thresholds.h).
+            self._capabilities.append(_core.DEQUANTIZED_FLOAT32)
 
     def name(self) -> str:
         return NAME
@@ -54,7 +60,7 @@ class HFBackend(_core.Backend):
         return self._version
 
     def capabilities(self) -> list[str]:
-        return ["logits"]
+        return list(self._capabilities)
 
     def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
         ids = self._tokenizer(text, add_special_tokens=add_special, split_special_tokens=not parse_special)["input_ids"]
@@ -86,6 +92,14 @@ class HFBackend(_core.Backend):
         with torch.inference_mode():
             out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :]).logits[0]
         return out.float().numpy()  # shares the tensor's memory; the array keeps it alive
+
+
+def _has_reduced_precision_weights(path: Path) -> bool:
+    """Whether a GGUF file stores any matrix in a type other than float32 (quantized, F16, BF16):
+    transformers converts all of them to float32."""
+    from lockstep import gguf
+
+    return any(len(t.shape) >= 2 and t.ggml_type.name != "F32" for t in gguf.open(path).tensor_infos)
 
 
 def _is_byte_level(tokenizer) -> bool:
