@@ -3,8 +3,13 @@
 from lockstep._core import FormatError
 from lockstep.compare import LogitComparison, compare_logits
 from lockstep.ggml_types import GGMLTypeInfo, ggml_type
+from lockstep.loading import load
 from lockstep.models import default_model_path
+from lockstep.native import NativeModel
 from lockstep import gguf, safetensors
+from lockstep.quant import dequantize, quantize
+from lockstep.inspect import ModelInfo, inspect
+from lockstep.route import Route, RouteError, route
 
 __version__ = "0.1.0"
 
@@ -13,8 +18,17 @@ __all__ = [
     "LogitComparison",
     "compare_logits",
     "GGMLTypeInfo",
+    "ModelInfo",
+    "Route",
+    "RouteError",
     "default_model_path",
+    "dequantize",
     "ggml_type",
+    "load",
+    "NativeModel",
     "gguf",
+    "quantize",
+    "inspect",
+    "route",
     "safetensors",
 ]

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from lockstep import _core
-from lockstep.backends import BackendUnavailable, preflight
+from lockstep.backends import BackendUnavailable, check_backend
 from lockstep.compare import LogitComparison
 from lockstep.exit_codes import ExitCode
 from lockstep.templates import RenderedPrompt, TokenizerHints, conversation, render
@@ -104,8 +104,8 @@ def prepare_backend(
     """
     spec = BackendSpec.parse(spec) if isinstance(spec, str) else spec
     path = Path(spec.model if spec.model is not None else model)
-    availability = preflight(spec.name)
-    if not availability.available:
+    availability = check_backend(spec.name)
+    if not availability.ok:
         raise BackendUnavailable(spec.name, availability)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file or folder")
@@ -271,8 +271,8 @@ def crossval(
         if isinstance(spec, BackendSpec):
             if spec.name not in _core.backend_names():
                 raise ValueError(f"unknown backend {spec.name!r}; known: {', '.join(_core.backend_names())}")
-            availability = preflight(spec.name)
-            if not availability.available:
+            availability = check_backend(spec.name)
+            if not availability.ok:
                 raise BackendUnavailable(spec.name, availability)
 
     if not path.exists():

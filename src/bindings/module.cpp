@@ -4,8 +4,11 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "lockstep's compiled core. Use the `lockstep` package, not this module.";
     lockstep::bindings::register_errors(m);
     lockstep::bindings::register_types(m);
+    lockstep::bindings::register_kernels(m);
+    lockstep::bindings::register_model(m);
     lockstep::bindings::register_compare(m);
     lockstep::bindings::register_dispatch(m);
     lockstep::bindings::register_gguf(m);
     lockstep::bindings::register_safetensors(m);
+    lockstep::bindings::register_quant(m);
 }

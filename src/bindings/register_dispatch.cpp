@@ -181,6 +181,15 @@ py::dict result_dict(const dispatch::CrossvalResult& r) {
 }  // namespace
 
 void register_dispatch(py::module_& m) {
+    // Factories registered from Python hold Python callables. They must go before the
+    // interpreter does: a static registry outlives it, and destroying a Python object after
+    // finalization crashes. So Python's atexit removes them.
+    static std::vector<std::string> python_backends;
+    py::module_::import("atexit").attr("register")(py::cpp_function([]() {
+        for (const auto& name : python_backends) dispatch::unregister_backend(name);
+        python_backends.clear();
+    }));
+
     py::class_<Backend, PyBackend, py::smart_holder>(m, "Backend",
                                                              "Base class of every backend; subclass it in Python.")
         .def(py::init_alias<>())
@@ -195,6 +204,7 @@ void register_dispatch(py::module_& m) {
         [](const std::string& name, py::function preflight, py::function create) {
             auto preflight_fn = python_callable(std::move(preflight));
             auto create_fn = python_callable(std::move(create));
+            python_backends.push_back(name);
             dispatch::register_backend({name,
                                         [preflight_fn]() {
                                             py::gil_scoped_acquire gil;

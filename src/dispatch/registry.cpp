@@ -28,6 +28,12 @@ void register_backend(BackendFactory factory) {
         all.push_back(std::move(factory));
 }
 
+void unregister_backend(const std::string& name) {
+    std::lock_guard lock(registry_mutex());
+    auto& all = factories();
+    std::erase_if(all, [&](const BackendFactory& f) { return f.name == name; });
+}
+
 std::optional<BackendFactory> find_backend(const std::string& name) {
     std::lock_guard lock(registry_mutex());
     for (const auto& f : factories())

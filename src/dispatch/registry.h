@@ -11,6 +11,7 @@
 namespace lockstep::dispatch {
 
 void register_backend(BackendFactory factory);  // replaces a factory of the same name
+void unregister_backend(const std::string& name);
 std::optional<BackendFactory> find_backend(const std::string& name);
 std::vector<std::string> backend_names();
 

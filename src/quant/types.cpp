@@ -54,7 +54,7 @@ std::optional<uint64_t> tensor_bytes(const TypeTraits& t, uint64_t n_elements, u
     const uint64_t blocks = n_elements / t.block_size;
     if (blocks > UINT64_MAX / t.block_bytes) return std::nullopt;
     uint64_t bytes = blocks * t.block_bytes;
-    if (t.type == GGMLType::I2_S) bytes += kI2SScaleBytes;
+    if (t.type == GGMLType::I2_S && blocks > 0) bytes += kI2SScaleBytes;
     return bytes;
 }
 

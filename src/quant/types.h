@@ -34,7 +34,9 @@ std::optional<TypeTraits> type_traits(uint32_t id);
 std::optional<TypeTraits> type_traits_by_name(std::string_view name);
 
 // I2_S is not block-structured like the others: 2 bits per element, packed in groups of
-// 128, followed by one float32 scale for the whole tensor (padded to 32 bytes).
+// 128, followed by one float32 scale for the whole tensor (padded to 32 bytes). bitnet.cpp's
+// ggml declares it with block 1 and size 1 and special-cases ggml_nbytes to n / 4 + 32 (0
+// for an empty tensor); the 128/32 block here gives the same sizes for rows of whole blocks.
 constexpr uint64_t kI2SBlock = 128;
 constexpr uint64_t kI2SScaleBytes = 32;
 

@@ -9,9 +9,9 @@ dispatcher treats them all alike.
 from __future__ import annotations
 
 from lockstep.backends import hf, llamacpp
-from lockstep.backends.availability import Availability, BackendUnavailable, preflight
+from lockstep.preflight import BackendUnavailable, check_backend
 
 llamacpp.register()
 hf.register()
 
-__all__ = ["Availability", "BackendUnavailable", "preflight"]
+__all__ = ["BackendUnavailable", "check_backend"]

@@ -12,16 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
-from lockstep.backends.availability import Availability, check_packages
+from lockstep.preflight import HF_INSTALL, check_packages
 
 NAME = "hf"
-INSTALL = 'pip install "lockstep[hf]"'
-
-
-def availability() -> Availability:
-    return check_packages(
-        {"torch": "torch", "transformers": "transformers", "accelerate": "accelerate", "gguf": "gguf"}, INSTALL
-    )
 
 
 class HFBackend(_core.Backend):
@@ -126,4 +119,8 @@ def register() -> None:
             _BYTE_DECODER.update(_byte_decoder())
         return HFBackend(path, n_threads=options.get("n_threads") or None)
 
-    _core.register_backend(NAME, lambda: availability().as_dict(), create)
+    def preflight() -> dict:
+        needed = [("torch", "torch"), ("transformers", "transformers"), ("accelerate", "accelerate")]
+        return check_packages(needed, HF_INSTALL).to_registry()
+
+    _core.register_backend(NAME, preflight, create)

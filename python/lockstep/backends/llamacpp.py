@@ -8,15 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
-from lockstep.backends.availability import Availability, check_packages
+from lockstep.preflight import check_llama_cpp
 
 NAME = "llama.cpp"
-PINNED_VERSION = "0.3.36"
-INSTALL = 'pip install "lockstep[llamacpp]"'
-
-
-def availability() -> Availability:
-    return check_packages({"llama_cpp": "llama-cpp-python"}, INSTALL, pinned={"llama-cpp-python": PINNED_VERSION})
 
 
 class LlamaCppBackend(_core.Backend):
@@ -86,4 +80,4 @@ def register() -> None:
             raise ValueError("faults can be injected into the native backend only")
         return LlamaCppBackend(path, n_threads=options.get("n_threads") or None)
 
-    _core.register_backend(NAME, lambda: availability().as_dict(), create)
+    _core.register_backend(NAME, lambda: check_llama_cpp().to_registry(), create)

@@ -1,0 +1,1 @@
+"""The parts of `lockstep.convert`: checkpoint reading, architectures, vocabulary, tensor types."""

@@ -1,0 +1,77 @@
+// The innermost kernels, one table per instruction set. The scalar table is the reference:
+// it is written for clarity and is what every SIMD table is tested against. Higher-level
+// operations (matmul, attention) are written once on top of a table.
+//
+// Instruction sets are compiled separately (src/kernels/arch/*.cpp, each with its own -m
+// flags) and chosen at run time: the best one the CPU supports, unless the caller asks for
+// another (tests run every supported one).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace lockstep::kernels {
+
+enum class Isa { Scalar, SSE4_2, AVX2, AVX512 };
+
+std::string_view isa_name(Isa isa);  // "scalar", "sse4.2", "avx2", "avx512"
+// Instruction sets compiled into this build, from the reference up.
+std::vector<Isa> compiled_isas();
+// Whether this CPU (and OS) can run code built for `isa`.
+bool cpu_supports(Isa isa);
+// The best compiled instruction set this CPU supports.
+Isa best_isa();
+
+enum class RopeLayout {
+    Interleaved,  // rotate pairs (x[2i], x[2i+1]): GGUF llama, whose Q/K rows were permuted
+    Neox,         // rotate pairs (x[i], x[i + n_rot/2]): HF llama, qwen2, bitnet
+};
+
+// Dot product of one weight row (in its storage type) with one activation row (in the
+// matching activation format, see activation_formats.h); n elements.
+using QuantDotFn = float (*)(const void* weight_row, const void* activation_row, int64_t n);
+
+struct KernelTable {
+    Isa isa;
+
+    // Float weights with float activations.
+    float (*dot_f32)(const float* a, const float* b, int64_t n);
+    float (*dot_f16)(const uint16_t* weight, const float* x, int64_t n);
+    float (*dot_bf16)(const uint16_t* weight, const float* x, int64_t n);
+
+    // Quantized weights with quantized activations.
+    QuantDotFn dot_q4_0, dot_q4_1, dot_q5_0, dot_q5_1, dot_q8_0;
+    QuantDotFn dot_q2_k, dot_q3_k, dot_q4_k, dot_q5_k, dot_q6_k;
+    QuantDotFn dot_tq1_0, dot_tq2_0;
+    // I2_S: returns (sum(code * q) - sum(q)) / scale; the tensor's weight scale is applied
+    // by the caller.
+    QuantDotFn dot_i2_s;
+
+    // Activation quantization of one row of n elements.
+    void (*quantize_q8_0)(const float* x, void* out, int64_t n);
+    void (*quantize_q8_1)(const float* x, void* out, int64_t n);
+    void (*quantize_q8_k)(const float* x, void* out, int64_t n);
+    void (*quantize_i8)(const float* x, void* out, int64_t n);  // I8RowHeader + n int8
+
+    // out = x / sqrt(mean(x^2) + eps) * weight
+    void (*rms_norm)(const float* x, const float* weight, float eps, float* out, int64_t n);
+    // In place: x = exp(x - max) / sum
+    void (*softmax)(float* x, int64_t n);
+    // y += a * x
+    void (*axpy)(float a, const float* x, float* y, int64_t n);
+    // out = silu(gate) * up and out = relu(gate)^2 * up (the gated feed-forwards)
+    void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
+    void (*relu2_mul)(const float* gate, const float* up, float* out, int64_t n);
+    // Rotates the first n_rot elements of one head in place, pair i by angle theta_i whose
+    // cos/sin are given (n_rot / 2 of each).
+    void (*rope)(float* head, const float* cos, const float* sin, int64_t n_rot, RopeLayout layout);
+};
+
+// The table for an instruction set; throws std::invalid_argument if it is not compiled in
+// or not supported by this CPU.
+const KernelTable& kernel_table(Isa isa);
+// The table for best_isa(), chosen once.
+const KernelTable& active_kernels();
+
+}  // namespace lockstep::kernels

@@ -1,0 +1,80 @@
+#include "model/config.h"
+
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+namespace lockstep::model {
+
+Architecture architecture_from_name(const std::string& name) {
+    if (name == "llama") return Architecture::Llama;
+    if (name == "mistral") return Architecture::Mistral;
+    if (name == "qwen2") return Architecture::Qwen2;
+    // llama.cpp writes "bitnet"; bitnet.cpp writes "bitnet-b1.58" (and "bitnet-25" for an
+    // earlier 2B); transformers' model_type is "bitnet".
+    if (name == "bitnet" || name == "bitnet-b1.58" || name == "bitnet-25") return Architecture::BitNet;
+    throw std::invalid_argument("unsupported architecture '" + name +
+                                "' (the native engine runs llama, mistral, qwen2 and bitnet)");
+}
+
+std::string architecture_label(Architecture a) {
+    switch (a) {
+        case Architecture::Llama: return "llama";
+        case Architecture::Mistral: return "mistral";
+        case Architecture::Qwen2: return "qwen2";
+        case Architecture::BitNet: return "bitnet";
+    }
+    return "unknown";
+}
+
+void validate(const ModelConfig& c) {
+    auto require = [](bool ok, const std::string& what) {
+        if (!ok) throw std::invalid_argument(what);
+    };
+    // Generous upper bounds: they only keep a corrupt file from sizing huge buffers.
+    constexpr int64_t kMaxDim = int64_t{1} << 20, kMaxVocab = int64_t{1} << 24;
+    require(c.n_vocab > 0 && c.n_vocab <= kMaxVocab, "vocabulary size " + std::to_string(c.n_vocab) + " out of range");
+    require(c.n_embd > 0 && c.n_embd <= kMaxDim, "embedding length " + std::to_string(c.n_embd) + " out of range");
+    require(c.n_layer > 0 && c.n_layer <= 4096, "layer count " + std::to_string(c.n_layer) + " out of range");
+    require(c.n_head > 0 && c.n_head <= c.n_embd, "head count " + std::to_string(c.n_head) + " out of range");
+    require(c.n_head_kv > 0 && c.n_head % c.n_head_kv == 0,
+            "key/value head count " + std::to_string(c.n_head_kv) + " must divide the head count " +
+                std::to_string(c.n_head));
+    require(c.head_dim > 0 && c.head_dim <= 4096 && c.head_dim % 2 == 0,
+            "head dimension " + std::to_string(c.head_dim) + " must be even and positive");
+    require(c.n_ff > 0 && c.n_ff <= kMaxDim * 4, "feed-forward length " + std::to_string(c.n_ff) + " out of range");
+    require(c.n_ctx_train > 0, "context length " + std::to_string(c.n_ctx_train) + " must be positive");
+    require(c.rope.n_rot > 0 && c.rope.n_rot <= c.head_dim && c.rope.n_rot % 2 == 0,
+            "rope dimension " + std::to_string(c.rope.n_rot) + " must be even and at most the head dimension");
+    require(std::isfinite(c.rope.base) && c.rope.base > 1.0, "rope base must be finite and above 1");
+    require(std::isfinite(c.rope.freq_scale) && c.rope.freq_scale > 0.0, "rope frequency scale must be positive");
+    require(c.rope.freq_factors.empty() || static_cast<int64_t>(c.rope.freq_factors.size()) == c.rope.n_rot / 2,
+            "rope frequency factors: one per rotated pair");
+    for (double f : c.rope.freq_factors) require(std::isfinite(f) && f > 0.0, "rope frequency factors must be positive");
+    require(std::isfinite(c.rms_eps) && c.rms_eps > 0.0f, "RMS norm epsilon must be positive");
+    require(c.sliding_window >= 0, "sliding window must not be negative");
+}
+
+std::vector<double> llama3_freq_factors(int64_t n_rot, double base, double factor, double low_freq_factor,
+                                        double high_freq_factor, double original_context) {
+    if (!(factor > 0) || !(low_freq_factor > 0) || !(high_freq_factor > low_freq_factor) || !(original_context > 0))
+        throw std::invalid_argument("llama3 rope scaling: need factor > 0 and high_freq_factor > low_freq_factor > 0");
+    const double low_freq_wavelen = original_context / low_freq_factor;
+    const double high_freq_wavelen = original_context / high_freq_factor;
+    std::vector<double> factors(static_cast<size_t>(n_rot / 2));
+    for (int64_t i = 0; i < n_rot / 2; ++i) {
+        const double inv_freq = std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
+        const double wavelen = 2.0 * std::numbers::pi / inv_freq;
+        double scaled;
+        if (wavelen < high_freq_wavelen) scaled = inv_freq;
+        else if (wavelen > low_freq_wavelen) scaled = inv_freq / factor;
+        else {
+            const double smooth = (original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+            scaled = (1.0 - smooth) * inv_freq / factor + smooth * inv_freq;
+        }
+        factors[static_cast<size_t>(i)] = inv_freq / scaled;
+    }
+    return factors;
+}
+
+}  // namespace lockstep::model

@@ -1,0 +1,63 @@
+// A model's hyper-parameters, whatever file they came from (GGUF metadata or a Hugging
+// Face config.json), in the units the forward pass uses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+
+namespace lockstep::model {
+
+enum class Architecture {
+    Llama,    // also SmolLM2, TinyLlama, Llama 2/3
+    Mistral,  // llama plus an optional sliding attention window
+    Qwen2,    // llama with Q/K/V biases and NEOX rope
+    BitNet,   // BitNet b1.58: sub-norms before the output projections, ternary weights
+};
+
+enum class FfnActivation { SiLU, ReLU2 };
+
+// Rotary embedding: angle_i(pos) = pos * freq_scale * base^(-2i / n_rot) / freq_factor_i.
+struct RopeConfig {
+    int64_t n_rot = 0;  // leading elements of each head that rotate
+    double base = 10000.0;
+    double freq_scale = 1.0;                // linear scaling: 1 / factor
+    std::vector<double> freq_factors;       // per pair (llama3 scaling); empty = all 1
+    kernels::RopeLayout layout = kernels::RopeLayout::Neox;
+};
+
+struct ModelConfig {
+    Architecture architecture = Architecture::Llama;
+    std::string architecture_name;  // as the file spells it ("llama", "qwen2", "bitnet-b1.58", ...)
+    int64_t n_vocab = 0;
+    int64_t n_embd = 0;
+    int64_t n_layer = 0;
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;
+    int64_t head_dim = 0;
+    int64_t n_ff = 0;
+    int64_t n_ctx_train = 0;
+    float rms_eps = 1e-5f;
+    RopeConfig rope;
+    FfnActivation ffn_activation = FfnActivation::SiLU;
+    int64_t sliding_window = 0;  // 0: every earlier position is visible
+
+    int64_t q_width() const { return n_head * head_dim; }
+    int64_t kv_width() const { return n_head_kv * head_dim; }
+};
+
+// Throws std::invalid_argument naming the first inconsistent or unsupported value.
+void validate(const ModelConfig& config);
+
+// Architecture names accepted from files (GGUF general.architecture, HF model_type).
+Architecture architecture_from_name(const std::string& name);  // std::invalid_argument if unknown
+std::string architecture_label(Architecture a);                 // "llama", "mistral", "qwen2", "bitnet"
+
+// Per-pair frequency factors of Llama 3 rope scaling (transformers' "llama3" rope type):
+// low frequencies are divided by `factor`, high ones kept, the band between interpolated.
+std::vector<double> llama3_freq_factors(int64_t n_rot, double base, double factor, double low_freq_factor,
+                                        double high_freq_factor, double original_context);
+
+}  // namespace lockstep::model

@@ -1,0 +1,110 @@
+// GGUF: hyper-parameters from the "<architecture>.*" metadata keys llama.cpp writes, tensors
+// as they are named in the file. llama.cpp's converter permutes the Q/K rows of llama
+// models so that its NORM rope (interleaved pairs) applies; qwen2 and bitnet are left as
+// trained and use NEOX rope (llama_model_rope_type in llama.cpp).
+#include <stdexcept>
+
+#include "formats/errors.h"
+#include "formats/gguf.h"
+#include "model/tensor_set.h"
+
+namespace lockstep::model {
+namespace {
+
+ModelConfig config_from_gguf(const gguf::File& file) {
+    const auto arch_name = file.get_string("general.architecture");
+    if (!arch_name) throw FormatError(file.path(), FormatError::kNoOffset, "general.architecture is missing");
+    ModelConfig c;
+    c.architecture_name = std::string(*arch_name);
+    try {
+        c.architecture = architecture_from_name(c.architecture_name);
+    } catch (const std::invalid_argument& e) {
+        throw FormatError(file.path(), FormatError::kNoOffset, e.what());
+    }
+    const std::string prefix = c.architecture_name + ".";
+    auto required = [&](const std::string& key) -> int64_t {
+        const auto v = file.get_uint(prefix + key);
+        if (!v) throw FormatError(file.path(), FormatError::kNoOffset, prefix + key + " is missing");
+        if (*v > static_cast<uint64_t>(INT64_MAX)) throw FormatError(file.path(), FormatError::kNoOffset, prefix + key + " is too large");
+        return static_cast<int64_t>(*v);
+    };
+    auto optional_int = [&](const std::string& key, int64_t fallback) -> int64_t {
+        const auto v = file.get_uint(prefix + key);
+        return v && *v <= static_cast<uint64_t>(INT64_MAX) ? static_cast<int64_t>(*v) : fallback;
+    };
+    c.n_embd = required("embedding_length");
+    c.n_layer = required("block_count");
+    c.n_head = required("attention.head_count");
+    c.n_head_kv = optional_int("attention.head_count_kv", c.n_head);
+    c.n_ff = required("feed_forward_length");
+    c.n_ctx_train = required("context_length");
+    if (c.n_head <= 0 || c.n_embd % c.n_head != 0)
+        throw FormatError(file.path(), FormatError::kNoOffset, "embedding length is not a multiple of the head count");
+    c.head_dim = optional_int("attention.key_length", c.n_embd / c.n_head);
+    c.rope.n_rot = optional_int("rope.dimension_count", c.head_dim);
+    c.rope.base = file.get_float(prefix + "rope.freq_base").value_or(10000.0);
+    c.rms_eps = static_cast<float>(file.get_float(prefix + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+    c.sliding_window = optional_int("attention.sliding_window", 0);
+
+    const std::string scaling = std::string(file.get_string(prefix + "rope.scaling.type").value_or("none"));
+    if (scaling == "linear") {
+        const double factor = file.get_float(prefix + "rope.scaling.factor").value_or(1.0);
+        if (!(factor > 0)) throw FormatError(file.path(), FormatError::kNoOffset, "rope scaling factor must be positive");
+        c.rope.freq_scale = 1.0 / factor;
+    } else if (scaling != "none") {
+        throw FormatError(file.path(), FormatError::kNoOffset, "rope scaling '" + scaling + "' is not supported");
+    }
+    // Llama 3 scaling arrives as per-pair factors in the tensor rope_freqs.weight.
+    if (const auto* freqs = file.tensor("rope_freqs.weight")) {
+        if (freqs->type.type != GGMLType::F32 || freqs->n_elements != static_cast<uint64_t>(c.rope.n_rot / 2))
+            throw FormatError(file.path(), freqs->offset, "rope_freqs.weight must be F32 with one value per rotated pair");
+        const auto* values = reinterpret_cast<const float*>(freqs->data);
+        for (uint64_t i = 0; i < freqs->n_elements; ++i) c.rope.freq_factors.push_back(values[i]);
+    }
+
+    switch (c.architecture) {
+        case Architecture::Llama:
+        case Architecture::Mistral: c.rope.layout = kernels::RopeLayout::Interleaved; break;
+        case Architecture::Qwen2:
+        case Architecture::BitNet: c.rope.layout = kernels::RopeLayout::Neox; break;
+    }
+    // llama.cpp's "bitnet" graph gates with SiLU; bitnet.cpp's BitNet b1.58 architectures
+    // (the 2B-4T model) with squared ReLU.
+    c.ffn_activation = c.architecture_name == "bitnet-b1.58" || c.architecture_name == "bitnet-25"
+                           ? FfnActivation::ReLU2
+                           : FfnActivation::SiLU;
+
+    const auto* embd = file.tensor("token_embd.weight");
+    if (!embd || embd->ne.size() < 2) throw FormatError(file.path(), FormatError::kNoOffset, "token_embd.weight is missing");
+    c.n_vocab = optional_int("vocab_size", static_cast<int64_t>(embd->ne[1]));
+    try {
+        validate(c);
+    } catch (const std::invalid_argument& e) {
+        throw FormatError(file.path(), FormatError::kNoOffset, e.what());
+    }
+    return c;
+}
+
+}  // namespace
+
+LoadedModel load_gguf(const std::string& path) {
+    const gguf::File file = gguf::File::open(path);
+    LoadedModel loaded;
+    loaded.path = path;
+    loaded.format = "gguf";
+    loaded.config = config_from_gguf(file);
+    for (const auto& t : file.tensors()) {
+        TensorRef ref;
+        ref.type = t.type.type;
+        for (uint64_t d : t.ne) ref.ne.push_back(static_cast<int64_t>(d));  // the reader bounds dimensions
+        ref.data = t.data;
+        ref.nbytes = t.nbytes;
+        ref.file_offset = t.offset;
+        ref.file = path;
+        loaded.tensors.tensors.emplace(t.name, std::move(ref));
+    }
+    loaded.tensors.owners.push_back(file.file());
+    return loaded;
+}
+
+}  // namespace lockstep::model

@@ -1,0 +1,24 @@
+#include "model/model.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "formats/errors.h"
+#include "model/embedding.h"
+#include "model/tensor_set.h"
+
+namespace lockstep::model {
+
+std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
+    LoadedModel loaded = std::filesystem::is_directory(path) ? load_hf_folder(path) : load_gguf(path);
+    ModelWeights weights = bind_weights(loaded.config, loaded.tensors, path);
+    if (!can_embed(weights.token_embd.type))
+        throw FormatError(path, FormatError::kNoOffset, "token_embd.weight: its type cannot be decoded");
+    return std::make_shared<Model>(loaded.path, loaded.format, std::move(loaded.config), std::move(weights), options);
+}
+
+Model::Model(std::string path, std::string format, ModelConfig config, ModelWeights weights, const LoadOptions& options)
+    : path_(std::move(path)), format_(std::move(format)), config_(std::move(config)), weights_(std::move(weights)),
+      kernels_(kernels::kernel_table(options.isa.value_or(kernels::best_isa()))), pool_(options.n_threads) {}
+
+}  // namespace lockstep::model

@@ -1,0 +1,195 @@
+// The forward pass. Each layer is a short sequence of named kernel calls on activations
+// of shape [n_tokens, width]; the comments give the shapes.
+#include "model/session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/matmul.h"
+#include "model/embedding.h"
+
+namespace lockstep::model {
+namespace {
+
+using kernels::MatmulOutput;
+
+void add_in_place(float* x, const float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void add_bias(float* rows, const std::vector<float>& bias, int64_t n_rows) {
+    if (bias.empty()) return;
+    const auto width = static_cast<int64_t>(bias.size());
+    for (int64_t t = 0; t < n_rows; ++t) add_in_place(rows + t * width, bias.data(), width);
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const Model> model, int64_t n_ctx)
+    : model_(std::move(model)),
+      n_ctx_(n_ctx > 0 ? n_ctx : model_->config().n_ctx_train),
+      cache_(model_->config().n_layer, model_->config().kv_width()),
+      rope_(model_->config().rope) {}
+
+EvalResult Session::eval(std::span<const int32_t> ids, const EvalOptions& options) {
+    const ModelConfig& c = model_->config();
+    if (ids.empty()) throw std::invalid_argument("no tokens to evaluate");
+    for (size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || ids[i] >= c.n_vocab)
+            throw std::invalid_argument("token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
+                                        " is outside the vocabulary [0, " + std::to_string(c.n_vocab) + ")");
+    const auto n = static_cast<int64_t>(ids.size());
+    if (n_past_ + n > n_ctx_)
+        throw std::invalid_argument(std::to_string(n_past_) + " tokens in context + " + std::to_string(n) +
+                                    " new ones exceed the context length " + std::to_string(n_ctx_));
+    std::lock_guard<std::mutex> lock(model_->compute_mutex());
+    EvalResult result;
+    forward(ids, options, result);
+    n_past_ += n;
+    return result;
+}
+
+void Session::ensure_workspace(int64_t n) {
+    const ModelConfig& c = model_->config();
+    auto fit = [](std::vector<float>& v, int64_t size) {
+        if (static_cast<int64_t>(v.size()) < size) v.resize(static_cast<size_t>(size));
+    };
+    const int64_t wide = std::max({c.n_embd, c.q_width()});
+    fit(x_, n * c.n_embd);
+    fit(h_, n * std::max(wide, c.n_ff));
+    fit(q_, n * c.q_width());
+    fit(k_, n * c.kv_width());
+    fit(v_, n * c.kv_width());
+    fit(attn_, n * c.q_width());
+    fit(proj_, n * c.n_embd);
+    fit(gate_, n * c.n_ff);
+    fit(up_, n * c.n_ff);
+    fit(rope_cos_, n * rope_.pairs());
+    fit(rope_sin_, n * rope_.pairs());
+    scores_.resize(static_cast<size_t>(model_->pool().size()));
+    for (auto& s : scores_) fit(s, n_past_ + n);
+    cache_.reserve(n_past_ + n);
+}
+
+void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, EvalResult& result) {
+    const ModelConfig& c = model_->config();
+    const ModelWeights& w = model_->weights();
+    const kernels::KernelTable& k = model_->kernels();
+    kernels::ThreadPool& pool = model_->pool();
+    const auto n = static_cast<int64_t>(ids.size());
+    const int64_t p0 = n_past_;
+    const int64_t hd = c.head_dim, qw = c.q_width(), kvw = c.kv_width(), E = c.n_embd, F = c.n_ff;
+    ensure_workspace(n);
+
+    // Captured points: [n_layer, n, E] each.
+    std::vector<float*> capture_at(kCapturePointNames.size(), nullptr);
+    for (CapturePoint p : options.capture) {
+        auto& slot = capture_at[static_cast<size_t>(p)];
+        if (slot) continue;
+        auto values = std::make_shared<std::vector<float>>(static_cast<size_t>(c.n_layer * n * E));
+        slot = values->data();
+        result.captures.push_back({p, std::move(values)});
+    }
+    auto capture = [&](CapturePoint p, int64_t layer, const float* rows) {
+        if (float* dst = capture_at[static_cast<size_t>(p)]) std::memcpy(dst + layer * n * E, rows, sizeof(float) * n * E);
+    };
+    // Runs fn(t) for each token, in parallel when there are several.
+    auto per_token = [&](auto fn) { pool.run(n, [&](int64_t t, int) { fn(t); }); };
+
+    // x [n, E]: the residual stream.
+    embed_tokens(w.token_embd, ids, x_.data());
+    // cos/sin [n, n_rot/2] for the new positions.
+    for (int64_t t = 0; t < n; ++t)
+        rope_.compute(p0 + t, rope_cos_.data() + t * rope_.pairs(), rope_sin_.data() + t * rope_.pairs());
+
+    const float attention_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const int64_t group = c.n_head / c.n_head_kv;
+
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        const LayerWeights& L = w.layers[static_cast<size_t>(l)];
+
+        // h [n, E] = rms_norm(x) * attn_norm
+        per_token([&](int64_t t) { k.rms_norm(x_.data() + t * E, L.attn_norm.data(), c.rms_eps, h_.data() + t * E, E); });
+        capture(CapturePoint::AttnNorm, l, h_.data());
+
+        // q [n, qw], k/v [n, kvw]
+        const MatmulOutput qkv[] = {{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}};
+        kernels::matmul(k, pool, h_.data(), n, qkv, matmul_scratch_);
+        add_bias(q_.data(), L.bq, n);
+        add_bias(k_.data(), L.bk, n);
+        add_bias(v_.data(), L.bv, n);
+
+        // Rotate q and k heads by their position; append k, v to the cache.
+        per_token([&](int64_t t) {
+            const float* cos = rope_cos_.data() + t * rope_.pairs();
+            const float* sin = rope_sin_.data() + t * rope_.pairs();
+            for (int64_t head = 0; head < c.n_head; ++head) k.rope(q_.data() + t * qw + head * hd, cos, sin, c.rope.n_rot, c.rope.layout);
+            for (int64_t head = 0; head < c.n_head_kv; ++head)
+                k.rope(k_.data() + t * kvw + head * hd, cos, sin, c.rope.n_rot, c.rope.layout);
+            std::memcpy(cache_.key(l, p0 + t), k_.data() + t * kvw, sizeof(float) * kvw);
+            std::memcpy(cache_.value(l, p0 + t), v_.data() + t * kvw, sizeof(float) * kvw);
+        });
+
+        // attn [n, qw]: causal attention of each query head over the cached positions of its
+        // key/value head (grouped-query attention shares one kv head among `group` heads).
+        pool.run(n * c.n_head, [&](int64_t task, int thread) {
+            const int64_t t = task / c.n_head, head = task % c.n_head, kv_head = head / group;
+            const int64_t pos = p0 + t;
+            const int64_t first = c.sliding_window > 0 ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+            const int64_t count = pos - first + 1;
+            const float* query = q_.data() + t * qw + head * hd;
+            float* scores = scores_[static_cast<size_t>(thread)].data();
+            for (int64_t j = 0; j < count; ++j)
+                scores[j] = k.dot_f32(query, cache_.key(l, first + j) + kv_head * hd, hd) * attention_scale;
+            k.softmax(scores, count);
+            float* out = attn_.data() + t * qw + head * hd;
+            std::fill(out, out + hd, 0.0f);
+            for (int64_t j = 0; j < count; ++j) k.axpy(scores[j], cache_.value(l, first + j) + kv_head * hd, out, hd);
+        });
+        if (!L.attn_sub_norm.empty())  // BitNet: normalize before the output projection
+            per_token([&](int64_t t) {
+                k.rms_norm(attn_.data() + t * qw, L.attn_sub_norm.data(), c.rms_eps, attn_.data() + t * qw, qw);
+            });
+
+        // proj [n, E] = attn @ wo
+        const MatmulOutput out_proj[] = {{&L.wo, proj_.data()}};
+        kernels::matmul(k, pool, attn_.data(), n, out_proj, matmul_scratch_);
+        add_bias(proj_.data(), L.bo, n);
+        capture(CapturePoint::AttnOut, l, proj_.data());
+        add_in_place(x_.data(), proj_.data(), n * E);
+        capture(CapturePoint::FfnInp, l, x_.data());
+
+        // Feed-forward: h = rms_norm(x) * ffn_norm; gate, up [n, F]; h = act(gate) * up.
+        per_token([&](int64_t t) { k.rms_norm(x_.data() + t * E, L.ffn_norm.data(), c.rms_eps, h_.data() + t * E, E); });
+        capture(CapturePoint::FfnNorm, l, h_.data());
+        const MatmulOutput gate_up[] = {{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}};
+        kernels::matmul(k, pool, h_.data(), n, gate_up, matmul_scratch_);
+        per_token([&](int64_t t) {
+            float* out = h_.data() + t * F;
+            if (c.ffn_activation == FfnActivation::ReLU2) k.relu2_mul(gate_.data() + t * F, up_.data() + t * F, out, F);
+            else k.silu_mul(gate_.data() + t * F, up_.data() + t * F, out, F);
+            if (!L.ffn_sub_norm.empty()) k.rms_norm(out, L.ffn_sub_norm.data(), c.rms_eps, out, F);  // BitNet
+        });
+        // proj [n, E] = h @ w_down
+        const MatmulOutput down[] = {{&L.w_down, proj_.data()}};
+        kernels::matmul(k, pool, h_.data(), n, down, matmul_scratch_);
+        capture(CapturePoint::FfnOut, l, proj_.data());
+        add_in_place(x_.data(), proj_.data(), n * E);
+        capture(CapturePoint::LOut, l, x_.data());
+    }
+
+    // logits [rows, n_vocab] = rms_norm(x) * output_norm @ output, for every token or the last.
+    result.rows = options.all_logits ? n : 1;
+    const float* last = x_.data() + (n - result.rows) * E;
+    pool.run(result.rows, [&](int64_t t, int) {
+        k.rms_norm(last + t * E, w.output_norm.data(), c.rms_eps, h_.data() + t * E, E);
+    });
+    result.logits = std::make_shared<std::vector<float>>(static_cast<size_t>(result.rows * c.n_vocab));
+    const MatmulOutput head[] = {{&w.output, result.logits->data()}};
+    kernels::matmul(k, pool, h_.data(), result.rows, head, matmul_scratch_);
+}
+
+}  // namespace lockstep::model

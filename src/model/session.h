@@ -1,0 +1,61 @@
+// One conversation with a model: the KV cache and the positions filled so far. eval()
+// appends tokens and returns their logits; a fresh session (or reset()) starts from an
+// empty context.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/capture.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+#include "model/rope_angles.h"
+
+namespace lockstep::model {
+
+struct EvalOptions {
+    bool all_logits = true;                // false: only the last token's row
+    std::vector<CapturePoint> capture;     // per-layer values to record
+};
+
+struct EvalResult {
+    std::shared_ptr<std::vector<float>> logits;  // [rows, n_vocab]
+    int64_t rows = 0;
+    std::vector<Capture> captures;               // each [n_layer, n_tokens, n_embd]
+};
+
+class Session {
+public:
+    // n_ctx <= 0: the model's training context length.
+    Session(std::shared_ptr<const Model> model, int64_t n_ctx);
+
+    // Appends `ids` at positions [n_past, n_past + ids.size()) and returns their logits;
+    // row i predicts the token after ids[i]. Throws std::invalid_argument for an empty
+    // input, an id outside the vocabulary, or a context overflow (and leaves the session
+    // unchanged).
+    EvalResult eval(std::span<const int32_t> ids, const EvalOptions& options);
+    void reset() { n_past_ = 0; }
+
+    int64_t n_past() const { return n_past_; }
+    int64_t n_ctx() const { return n_ctx_; }
+    const Model& model() const { return *model_; }
+
+private:
+    // The transformer over the new tokens; fills logits with `rows` rows.
+    void forward(std::span<const int32_t> ids, const EvalOptions& options, EvalResult& result);
+    void ensure_workspace(int64_t n_tokens);
+
+    std::shared_ptr<const Model> model_;
+    int64_t n_ctx_;
+    int64_t n_past_ = 0;
+    KVCache cache_;
+    RopeAngles rope_;
+    // Activations of the tokens in flight, [n_tokens, width] each.
+    std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_, rope_cos_, rope_sin_;
+    std::vector<std::vector<float>> scores_;  // per thread, attention scores over positions
+    std::vector<uint8_t> matmul_scratch_;
+};
+
+}  // namespace lockstep::model
