@@ -158,6 +158,7 @@ class CrossvalReport:
     model_sha256: str
     backends: list[dict[str, Any]]  # label, name, version, capabilities, model {path, sha256}
     prompt: RenderedPrompt
+    texts: dict[str, str]  # labels of backends whose own model file rendered a different prompt
     flags: dict[str, Any]
     thresholds: dict[str, dict[str, float]]
     tokens: dict[str, list[int]]
@@ -195,7 +196,7 @@ class CrossvalReport:
             "backends": self.backends,
             "flags": self.flags,
             "template": {"name": self.prompt.template, "reason": self.prompt.reason, "notes": self.prompt.notes,
-                         "text": self.prompt.text, "add_bos": self.prompt.add_bos},
+                         "text": self.prompt.text, "add_bos": self.prompt.add_bos, "texts": self.texts},
             "thresholds": self.thresholds,
             "tokens": self.tokens,
             "token_mismatch": self.token_mismatch,
@@ -287,9 +288,16 @@ def crossval(
         for s in specs
     ]
     labels = _labels(prepared, path)
-    # The template decides BOS: add_special follows it. Special tokens in the rendered text
-    # (chat markers) are always parsed, as the model saw them in training.
-    raw = _core.run_crossval([p.backend for p in prepared], labels, rendered.text, rendered.add_bos, True,
+    # A backend on another model file renders that file's own chat template, as its users
+    # would: a file whose template differs is caught by the token gate (different-template).
+    texts = [
+        rendered.text if _same_file(p.model, path) else _render_for(p.model, turns, template, chat_template, date).text
+        for p in prepared
+    ]
+    # The same tokenizer flags on every backend. The crossval's model's template decides BOS:
+    # add_special follows it. Special tokens in the rendered text (chat markers) are always
+    # parsed, as the model saw them in training.
+    raw = _core.run_crossval([p.backend for p in prepared], labels, texts, rendered.add_bos, True,
                              resolved_thresholds, top_k, steps, n_threads or 0)
     return CrossvalReport(
         model=str(path),
@@ -298,6 +306,7 @@ def crossval(
                    "model": {"path": str(p.model), "sha256": _sha256(p.model)}}
                   for label, p in zip(labels, prepared)],
         prompt=rendered,
+        texts={label: text for label, text in zip(labels, texts) if text != rendered.text},
         flags={"add_special": rendered.add_bos, "parse_special": True, "steps": steps, "top_k": top_k,
                "inject_fault": inject_fault, "template": template},
         thresholds=resolved_thresholds,
@@ -323,6 +332,11 @@ def _labels(prepared: Sequence[PreparedBackend], path: Path) -> list[str]:
             label = f"{base}#{n}"
         labels.append(label)
     return labels
+
+
+def _render_for(model: Path, turns, template: str, chat_template, date) -> RenderedPrompt:
+    hints, embedded = tokenizer_hints(model)
+    return render(turns, template, chat_template_file=chat_template, embedded_template=embedded, hints=hints, date=date)
 
 
 def _same_file(a: Path, b: Path) -> bool:

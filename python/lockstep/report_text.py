@@ -27,6 +27,9 @@ def print_report(report: CrossvalReport, file: TextIO = sys.stderr, max_rows: in
     console.print(f"[bold]template[/] {report.prompt.template} ({report.prompt.reason})")
     for note in report.prompt.notes:
         console.print(f"  [yellow]note[/] {note}")
+    for label, text in report.texts.items():
+        console.print(f"  [yellow]note[/] {label} rendered its own model file's chat template: {text!r} "
+                      f"(the crossval's model: {report.prompt.text!r})")
 
     if report.token_mismatch is not None:
         _print_mismatch(console, report.token_mismatch)

@@ -249,7 +249,7 @@ void register_dispatch(py::module_& m) {
     m.def(
         "run_crossval",
         [](const std::vector<std::shared_ptr<Backend>>& backends, const std::vector<std::string>& labels,
-           const std::string& text, bool add_special, bool parse_special, const py::dict& thresholds, int top_k,
+           const std::vector<std::string>& texts, bool add_special, bool parse_special, const py::dict& thresholds, int top_k,
            int steps, int n_threads) {
             dispatch::CrossvalOptions options;
             options.add_special = add_special;
@@ -266,11 +266,11 @@ void register_dispatch(py::module_& m) {
             dispatch::CrossvalResult result;
             {
                 py::gil_scoped_release release;
-                result = dispatch::run_crossval(backends, text, options, labels);
+                result = dispatch::run_crossval(backends, texts, options, labels);
             }
             return result_dict(result);
         },
-        py::arg("backends"), py::arg("labels"), py::arg("text"), py::arg("add_special"), py::arg("parse_special"),
+        py::arg("backends"), py::arg("labels"), py::arg("texts"), py::arg("add_special"), py::arg("parse_special"),
         py::arg("thresholds"), py::arg("top_k") = 10, py::arg("steps") = 0, py::arg("n_threads") = 0,
         "Run the crossval pipeline; thresholds: {band: {name: value}} with band same-arithmetic | cross-precision.");
     m.def(

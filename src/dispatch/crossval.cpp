@@ -207,9 +207,12 @@ int64_t first_divergence(const std::vector<compare::PositionMetrics>& metrics, c
     return -1;
 }
 
-CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backends, const std::string& text,
-                            const CrossvalOptions& options, const std::vector<std::string>& labels) {
+CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backends,
+                            const std::vector<std::string>& texts, const CrossvalOptions& options,
+                            const std::vector<std::string>& labels) {
     if (backends.size() < 2) throw std::invalid_argument("crossval needs at least two backends");
+    if (texts.size() != 1 && texts.size() != backends.size())
+        throw std::invalid_argument("crossval needs one prompt text, or one per backend");
     if (!labels.empty() && labels.size() != backends.size())
         throw std::invalid_argument("crossval needs one label per backend");
     CrossvalResult result;
@@ -222,16 +225,18 @@ CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backend
 
     // 1. Tokenize everywhere, then the parity gate (through the vocabulary bridge) before
     // any logits are computed.
-    for (auto& p : participants) {
-        p.tokens = p.backend.tokenize(text, options.add_special, options.parse_special);
+    auto text_of = [&](size_t i) -> const std::string& { return texts[texts.size() == 1 ? 0 : i]; };
+    for (size_t i = 0; i < participants.size(); ++i) {
+        Participant& p = participants[i];
+        p.tokens = p.backend.tokenize(text_of(i), options.add_special, options.parse_special);
         p.pieces = vocabulary_pieces(p.backend);
         result.tokens.push_back(p.tokens);
     }
     Bridges bridges(participants);
     for (size_t i = 1; i < participants.size(); ++i) {
         const Participant &a = participants[0], &b = participants[i];
-        result.token_mismatch = find_token_mismatch({a.backend, a.label, a.tokens}, {b.backend, b.label, b.tokens},
-                                                    bridges.get(0, i));
+        result.token_mismatch = find_token_mismatch({a.backend, a.label, a.tokens, text_of(0)},
+                                                    {b.backend, b.label, b.tokens, text_of(i)}, bridges.get(0, i));
         if (result.token_mismatch) {
             result.exit_code = 2;
             return result;

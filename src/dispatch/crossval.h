@@ -69,10 +69,13 @@ struct CrossvalResult {
     std::vector<PairResult> cross_pairs;       // the non-reference pairs used for triangulation
 };
 
-// backends[0] is the reference. `labels` name the backends in the result (needed when one
-// backend runs twice, e.g. on two model files); empty: their names.
-CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backends, const std::string& text,
-                            const CrossvalOptions& options, const std::vector<std::string>& labels = {});
+// backends[0] is the reference. `texts`: the prompt, one for every backend or one per backend
+// (backends on different model files render their own chat templates; the tokenizer flags are
+// the same for all). `labels` name the backends in the result (needed when one backend runs
+// twice, e.g. on two model files); empty: their names.
+CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backends,
+                            const std::vector<std::string>& texts, const CrossvalOptions& options,
+                            const std::vector<std::string>& labels = {});
 
 // The first position where `metrics` break a threshold, with the reason; -1 if none.
 int64_t first_divergence(const std::vector<compare::PositionMetrics>& metrics, const Thresholds& thresholds,

@@ -33,17 +33,22 @@ bool starts_with_double(const std::vector<int32_t>& ids, int32_t bos) {
 
 bool starts_with(const std::vector<int32_t>& ids, int32_t bos) { return bos >= 0 && !ids.empty() && ids[0] == bos; }
 
-// Where one side has a single token whose piece the other side spells with several tokens,
-// the single token is a special token that one tokenizer parsed and the other did not.
-bool special_spelled_out(const Tokenization& one, const Tokenization& other, size_t index) {
-    if (index >= one.ids.size()) return false;
-    const std::string piece = one.backend.token_piece(one.ids[index]);
-    if (piece.size() < 3) return false;
-    std::string spelled;
-    for (size_t i = index; i < other.ids.size() && spelled.size() < piece.size(); ++i)
-        spelled += other.backend.token_piece(other.ids[i]);
-    return spelled.rfind(piece, 0) == 0 && other.ids.size() > index + 1 &&
-           other.backend.token_piece(other.ids[index]) != piece;
+// A token of `one` near the mismatch that its tokenizer reads as one token and the other's
+// spells with several, although the other vocabulary has it too: a special token that one
+// tokenizer parsed and the other did not (e.g. a converter that typed it as plain text).
+// Returns its position in `one`, or -1.
+int64_t special_spelled_out(const Tokenization& one, const Tokenization& other, size_t index, int window,
+                            const VocabBridge& bridge, bool one_is_a) {
+    const size_t end = std::min(one.ids.size(), index + static_cast<size_t>(window) + 1);
+    for (size_t i = index; i < end; ++i) {
+        const int32_t id = one.ids[i];
+        if ((one_is_a ? bridge.to_b(id) : bridge.to_a(id)) < 0) continue;
+        const std::string piece = one.backend.token_piece(id);
+        if (piece.size() < 2) continue;
+        if (one.backend.tokenize(piece, false, true) != std::vector<int32_t>{id}) continue;
+        if (other.backend.tokenize(piece, false, true).size() > 1) return static_cast<int64_t>(i);
+    }
+    return -1;
 }
 
 // The first token of `t` from `index` within `window` that the other vocabulary lacks, or -1:
@@ -93,11 +98,21 @@ std::optional<TokenMismatch> find_token_mismatch(const Tokenization& a, const To
         m.cause = "missing-bos";
         const std::string& who = starts_with(a.ids, bos_a) ? b.label : a.label;
         m.explanation = who + " did not add BOS where the other backend did";
-    } else if (special_spelled_out(a, b, index) || special_spelled_out(b, a, index)) {
+    } else if (a.text != b.text) {
+        m.cause = "different-template";
+        const auto diff = std::mismatch(a.text.begin(), a.text.end(), b.text.begin(), b.text.end());
+        m.explanation = "the rendered prompts differ from character " + std::to_string(diff.first - a.text.begin()) +
+                        " on: the model files of " + a.label + " and " + b.label +
+                        " carry different chat templates";
+    } else if (const int64_t at = special_spelled_out(a, b, index, window, bridge, true),
+               bt = at >= 0 ? -1 : special_spelled_out(b, a, index, window, bridge, false);
+               at >= 0 || bt >= 0) {
         m.cause = "special-not-parsed";
-        const bool a_parsed = special_spelled_out(a, b, index);
-        m.explanation = (a_parsed ? b.label : a.label) + " spelled out the special token " +
-                        (a_parsed ? m.a.piece : m.b.piece) + " as text instead of parsing it";
+        const Tokenization& parsed = at >= 0 ? a : b;
+        const int32_t id = parsed.ids[at >= 0 ? at : bt];
+        m.explanation = (at >= 0 ? b.label : a.label) + " spelled out the special token '" +
+                        parsed.backend.token_piece(id) + "' (id " + std::to_string(id) + " of " + parsed.label +
+                        ") as text instead of parsing it, although its vocabulary has it";
     } else if (join_pieces(a.backend, a.ids) != join_pieces(b.backend, b.ids)) {
         m.cause = "different-text";
         m.explanation = "the tokens spell different texts: the backends were given different prompts "

@@ -13,11 +13,13 @@
 
 namespace lockstep::dispatch {
 
-// One backend's tokenization, under the label the report uses for it.
+// One backend's tokenization of the text it was given, under the label the report uses for it.
 struct Tokenization {
     Backend& backend;
     const std::string& label;
     const std::vector<int32_t>& ids;
+    const std::string& text;  // the rendered prompt; backends on different model files may get
+                              // different texts when their files carry different chat templates
 };
 
 struct TokenSide {
@@ -34,7 +36,7 @@ struct TokenMismatch {
     int64_t window_start = 0;  // position of window_ids[0]
     TokenSide a, b;
     std::string cause;         // double-bos | missing-bos | special-not-parsed | different-vocabulary |
-                               // different-text | different-segmentation
+                               // different-template | different-text | different-segmentation
     std::string explanation;   // one sentence a person can act on
 };
 
