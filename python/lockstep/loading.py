@@ -10,7 +10,7 @@ BACKENDS = ("native", "llama.cpp", "hf")
 def load(path: str | os.PathLike, backend: str = "native", n_threads: int | None = None, **options):
     """Load `path` (a GGUF file or a Hugging Face folder) on `backend`.
 
-    native: :class:`lockstep.native.NativeModel` (options: n_ctx, isa). llama.cpp and hf: the
+    native: :class:`lockstep.native.NativeModel` (options: n_ctx, isa, inject_fault). llama.cpp and hf: the
     reference backends (:mod:`lockstep.backends`). Raises BackendUnavailable (with the install
     command) when the backend's package is missing, FormatError for a bad model file.
     """
@@ -20,7 +20,9 @@ def load(path: str | os.PathLike, backend: str = "native", n_threads: int | None
         return NativeModel(path, n_threads=n_threads, **options)
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    from lockstep.backends import BackendUnavailable, check_backend  # importing registers them
+    if options.pop("inject_fault", None):
+        raise ValueError("faults can be injected into the native backend only")
+    from lockstep.backends import BackendUnavailable, check_backend  # registers them
 
     availability = check_backend(backend)
     if not availability.ok:

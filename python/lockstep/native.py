@@ -12,12 +12,16 @@ engine computes without holding the GIL.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from lockstep import _core
+from lockstep.faults import check_fault
+from lockstep.native_text import TransformersTextCodec, install
+
+install()  # the native backend of the dispatcher tokenizes with it too
 
 CAPTURE_POINTS = ("attn_norm", "attn_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out")
 
@@ -26,11 +30,14 @@ class NativeModel:
     """The native engine: one model and one context (KV cache)."""
 
     def __init__(self, path: str | os.PathLike, n_threads: int | None = None, n_ctx: int | None = None,
-                 isa: str | None = None):
+                 isa: str | None = None, inject_fault: str | None = None):
         """n_threads: None for every core. n_ctx: context length, None for the model's own.
-        isa: instruction set of the kernels ("scalar", "sse4.2", "avx2", "avx512"), None for the best."""
-        self._engine = _core.NativeModel(os.fspath(path), n_threads or 0, n_ctx or 0, isa or "")
+        isa: instruction set of the kernels ("scalar", "sse4.2", "avx2", "avx512"), None for the best.
+        inject_fault: a deliberate mistake from :mod:`lockstep.faults`, for testing comparisons."""
+        self._path = os.fspath(path)
+        self._engine = _core.NativeModel(self._path, n_threads or 0, n_ctx or 0, isa or "", check_fault(inject_fault))
         self._info = self._engine.info()
+        self._codec: TransformersTextCodec | None = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -62,6 +69,45 @@ class NativeModel:
         tokens = self._check_ids(ids)
         logits, captured = self._engine.eval(tokens, not last_only, list(capture or ()))
         return (logits, captured) if capture else logits
+
+    @property
+    def fault(self) -> str | None:
+        """The injected fault's name, None for a faithful engine."""
+        return self._info["fault"] or None
+
+    def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> np.ndarray:
+        """Token ids of `text` (int32), as the native backend of crossval tokenizes it."""
+        codec = self._text_codec()
+        ids = codec.tokenize(text, add_special, parse_special)
+        if self.fault == "bos-dropped" and len(ids) and ids[0] == codec.bos_id():
+            ids = ids[1:]
+        return ids
+
+    def token_piece(self, token_id: int) -> bytes:
+        """The bytes of one token (possibly part of a UTF-8 sequence)."""
+        return self._text_codec().token_piece(int(token_id))
+
+    def detokenize(self, ids: Sequence[int] | np.ndarray) -> str:
+        """The text of `ids`; bytes that are not valid UTF-8 become U+FFFD."""
+        return b"".join(self.token_piece(i) for i in ids).decode("utf-8", errors="replace")
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        """Tokens that end a generation (the vocabulary's EOS and end-of-turn tokens)."""
+        return self._text_codec().eos_ids()
+
+    def generate(self, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
+                 add_special: bool = True) -> Iterator[str]:
+        """Text pieces as they are produced: greedy at temperature 0, else seeded sampling."""
+        from lockstep.generate import generate
+
+        return generate(self, prompt, max_tokens=max_tokens, temperature=temperature, seed=seed,
+                        add_special=add_special)
+
+    def _text_codec(self) -> TransformersTextCodec:
+        if self._codec is None:
+            self._codec = TransformersTextCodec(self._path)
+        return self._codec
 
     def _check_ids(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         array = np.asarray(ids)

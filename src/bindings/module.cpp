@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
     lockstep::bindings::register_gguf(m);
     lockstep::bindings::register_safetensors(m);
     lockstep::bindings::register_quant(m);
+    lockstep::bindings::register_native_backend(m);
 }

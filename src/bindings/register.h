@@ -14,5 +14,6 @@ void register_dispatch(pybind11::module_& m);
 void register_gguf(pybind11::module_& m);
 void register_safetensors(pybind11::module_& m);
 void register_quant(pybind11::module_& m);
+void register_native_backend(pybind11::module_& m);
 
 }  // namespace lockstep::bindings

@@ -65,6 +65,7 @@ py::dict info(const NativeModel& self) {
     d["tensor_types"] = self.model->weights().type_counts;
     d["isa"] = std::string(kernels::isa_name(self.model->kernels().isa));
     d["n_threads"] = self.model->pool().size();
+    d["fault"] = std::string(model::fault_name(self.model->fault()));
     return d;
 }
 
@@ -72,10 +73,12 @@ py::dict info(const NativeModel& self) {
 
 void register_model(py::module_& m) {
     py::class_<NativeModel>(m, "NativeModel")
-        .def(py::init([](const std::string& path, int n_threads, int64_t n_ctx, const std::string& isa) {
+        .def(py::init([](const std::string& path, int n_threads, int64_t n_ctx, const std::string& isa,
+                         const std::string& inject_fault) {
                  model::LoadOptions options;
                  options.n_threads = n_threads;
                  options.isa = parse_isa(isa);
+                 options.fault = model::fault_from_name(inject_fault);
                  std::shared_ptr<model::Model> loaded;
                  {
                      py::gil_scoped_release release;
@@ -83,7 +86,8 @@ void register_model(py::module_& m) {
                  }
                  return std::make_unique<NativeModel>(std::move(loaded), n_ctx);
              }),
-             py::arg("path"), py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("isa") = "")
+             py::arg("path"), py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("isa") = "",
+             py::arg("inject_fault") = "")
         .def(
             "eval",
             [](NativeModel& self, py::array_t<int32_t, py::array::c_style | py::array::forcecast> ids, bool all_logits,

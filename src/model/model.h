@@ -11,6 +11,7 @@
 #include "kernels/kernel_table.h"
 #include "kernels/thread_pool.h"
 #include "model/config.h"
+#include "model/faults.h"
 #include "model/weights.h"
 
 namespace lockstep::model {
@@ -18,6 +19,7 @@ namespace lockstep::model {
 struct LoadOptions {
     int n_threads = 0;                      // <= 0: all hardware threads
     std::optional<kernels::Isa> isa;        // default: the best this CPU supports
+    Fault fault = Fault::None;              // a deliberate mistake, for testing comparisons
 };
 
 class Model {
@@ -34,12 +36,14 @@ public:
     const kernels::KernelTable& kernels() const { return kernels_; }
     kernels::ThreadPool& pool() const { return pool_; }
     std::mutex& compute_mutex() const { return compute_mutex_; }
+    Fault fault() const { return fault_; }
 
 private:
     std::string path_, format_;
     ModelConfig config_;
     ModelWeights weights_;
     const kernels::KernelTable& kernels_;
+    Fault fault_;
     mutable kernels::ThreadPool pool_;
     mutable std::mutex compute_mutex_;
 };

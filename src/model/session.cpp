@@ -69,6 +69,10 @@ void Session::ensure_workspace(int64_t n) {
     fit(up_, n * c.n_ff);
     fit(rope_cos_, n * rope_.pairs());
     fit(rope_sin_, n * rope_.pairs());
+    if (model_->fault() == Fault::KvPositionOffByOne) {
+        fit(key_cos_, n * rope_.pairs());
+        fit(key_sin_, n * rope_.pairs());
+    }
     scores_.resize(static_cast<size_t>(model_->pool().size()));
     for (auto& s : scores_) fit(s, n_past_ + n);
     cache_.reserve(n_past_ + n);
@@ -105,14 +109,32 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
     for (int64_t t = 0; t < n; ++t)
         rope_.compute(p0 + t, rope_cos_.data() + t * rope_.pairs(), rope_sin_.data() + t * rope_.pairs());
 
-    const float attention_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    // The injectable faults (faults.h); with Fault::None these are the model's own values.
+    const Fault fault = model_->fault();
+    const kernels::RopeLayout rope_layout =
+        fault != Fault::RopeLayoutSwapped ? c.rope.layout
+        : c.rope.layout == kernels::RopeLayout::Neox ? kernels::RopeLayout::Interleaved
+                                                      : kernels::RopeLayout::Neox;
+    const float rms_eps = fault == Fault::RmsEpsX100 ? 100.0f * c.rms_eps : c.rms_eps;
+    const bool relu2 = c.ffn_activation == FfnActivation::ReLU2 && fault != Fault::SiluForRelu2;
+    const float attention_scale =
+        fault == Fault::AttentionScaleWrong ? 1.0f / static_cast<float>(hd) : 1.0f / std::sqrt(static_cast<float>(hd));
+    // Keys rotate with the queries' angles, or one position later under the fault.
+    const float* key_cos = rope_cos_.data();
+    const float* key_sin = rope_sin_.data();
+    if (fault == Fault::KvPositionOffByOne) {
+        for (int64_t t = 0; t < n; ++t)
+            rope_.compute(p0 + t + 1, key_cos_.data() + t * rope_.pairs(), key_sin_.data() + t * rope_.pairs());
+        key_cos = key_cos_.data();
+        key_sin = key_sin_.data();
+    }
     const int64_t group = c.n_head / c.n_head_kv;
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& L = w.layers[static_cast<size_t>(l)];
 
         // h [n, E] = rms_norm(x) * attn_norm
-        per_token([&](int64_t t) { k.rms_norm(x_.data() + t * E, L.attn_norm.data(), c.rms_eps, h_.data() + t * E, E); });
+        per_token([&](int64_t t) { k.rms_norm(x_.data() + t * E, L.attn_norm.data(), rms_eps, h_.data() + t * E, E); });
         capture(CapturePoint::AttnNorm, l, h_.data());
 
         // q [n, qw], k/v [n, kvw]
@@ -126,9 +148,10 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         per_token([&](int64_t t) {
             const float* cos = rope_cos_.data() + t * rope_.pairs();
             const float* sin = rope_sin_.data() + t * rope_.pairs();
-            for (int64_t head = 0; head < c.n_head; ++head) k.rope(q_.data() + t * qw + head * hd, cos, sin, c.rope.n_rot, c.rope.layout);
+            for (int64_t head = 0; head < c.n_head; ++head) k.rope(q_.data() + t * qw + head * hd, cos, sin, c.rope.n_rot, rope_layout);
             for (int64_t head = 0; head < c.n_head_kv; ++head)
-                k.rope(k_.data() + t * kvw + head * hd, cos, sin, c.rope.n_rot, c.rope.layout);
+                k.rope(k_.data() + t * kvw + head * hd, key_cos + t * rope_.pairs(), key_sin + t * rope_.pairs(),
+                       c.rope.n_rot, rope_layout);
             std::memcpy(cache_.key(l, p0 + t), k_.data() + t * kvw, sizeof(float) * kvw);
             std::memcpy(cache_.value(l, p0 + t), v_.data() + t * kvw, sizeof(float) * kvw);
         });
@@ -151,7 +174,7 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         });
         if (!L.attn_sub_norm.empty())  // BitNet: normalize before the output projection
             per_token([&](int64_t t) {
-                k.rms_norm(attn_.data() + t * qw, L.attn_sub_norm.data(), c.rms_eps, attn_.data() + t * qw, qw);
+                k.rms_norm(attn_.data() + t * qw, L.attn_sub_norm.data(), rms_eps, attn_.data() + t * qw, qw);
             });
 
         // proj [n, E] = attn @ wo
@@ -163,15 +186,15 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         capture(CapturePoint::FfnInp, l, x_.data());
 
         // Feed-forward: h = rms_norm(x) * ffn_norm; gate, up [n, F]; h = act(gate) * up.
-        per_token([&](int64_t t) { k.rms_norm(x_.data() + t * E, L.ffn_norm.data(), c.rms_eps, h_.data() + t * E, E); });
+        per_token([&](int64_t t) { k.rms_norm(x_.data() + t * E, L.ffn_norm.data(), rms_eps, h_.data() + t * E, E); });
         capture(CapturePoint::FfnNorm, l, h_.data());
         const MatmulOutput gate_up[] = {{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}};
         kernels::matmul(k, pool, h_.data(), n, gate_up, matmul_scratch_);
         per_token([&](int64_t t) {
             float* out = h_.data() + t * F;
-            if (c.ffn_activation == FfnActivation::ReLU2) k.relu2_mul(gate_.data() + t * F, up_.data() + t * F, out, F);
+            if (relu2) k.relu2_mul(gate_.data() + t * F, up_.data() + t * F, out, F);
             else k.silu_mul(gate_.data() + t * F, up_.data() + t * F, out, F);
-            if (!L.ffn_sub_norm.empty()) k.rms_norm(out, L.ffn_sub_norm.data(), c.rms_eps, out, F);  // BitNet
+            if (!L.ffn_sub_norm.empty()) k.rms_norm(out, L.ffn_sub_norm.data(), rms_eps, out, F);  // BitNet
         });
         // proj [n, E] = h @ w_down
         const MatmulOutput down[] = {{&L.w_down, proj_.data()}};
@@ -185,7 +208,7 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
     result.rows = options.all_logits ? n : 1;
     const float* last = x_.data() + (n - result.rows) * E;
     pool.run(result.rows, [&](int64_t t, int) {
-        k.rms_norm(last + t * E, w.output_norm.data(), c.rms_eps, h_.data() + t * E, E);
+        k.rms_norm(last + t * E, w.output_norm.data(), rms_eps, h_.data() + t * E, E);
     });
     result.logits = std::make_shared<std::vector<float>>(static_cast<size_t>(result.rows * c.n_vocab));
     const MatmulOutput head[] = {{&w.output, result.logits->data()}};

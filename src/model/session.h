@@ -36,7 +36,10 @@ public:
     // input, an id outside the vocabulary, or a context overflow (and leaves the session
     // unchanged).
     EvalResult eval(std::span<const int32_t> ids, const EvalOptions& options);
-    void reset() { n_past_ = 0; }
+    // Empties the context (unless the model carries the stale-kv-after-reset fault).
+    void reset() {
+        if (model_->fault() != Fault::StaleKvAfterReset) n_past_ = 0;
+    }
 
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }
@@ -54,6 +57,7 @@ private:
     RopeAngles rope_;
     // Activations of the tokens in flight, [n_tokens, width] each.
     std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_, rope_cos_, rope_sin_;
+    std::vector<float> key_cos_, key_sin_;  // the keys' own angles: only the kv-position-off-by-one fault needs them
     std::vector<std::vector<float>> scores_;  // per thread, attention scores over positions
     std::vector<uint8_t> matmul_scratch_;
 };

@@ -2,3 +2,4 @@
 from lockstep.commands import convert  # noqa: F401
 from lockstep.commands import crossval  # noqa: F401
 from lockstep.commands import inspect  # noqa: F401
+from lockstep.commands import generate  # noqa: F401

@@ -1,0 +1,112 @@
+#include "dispatch/native_backend.h"
+
+#include <stdexcept>
+
+#include "dispatch/registry.h"
+
+#ifndef LOCKSTEP_VERSION
+#error "LOCKSTEP_VERSION is defined by CMakeLists.txt from pyproject.toml"
+#endif
+
+namespace lockstep::dispatch {
+namespace {
+
+std::mutex& codec_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+TextCodecFactory& codec_factory() {
+    static TextCodecFactory factory;
+    return factory;
+}
+
+std::string engine_version() { return std::string("lockstep ") + LOCKSTEP_VERSION; }
+
+model::LoadOptions load_options(const BackendOptions& options) {
+    model::LoadOptions load;
+    load.n_threads = options.n_threads;
+    load.fault = model::fault_from_name(options.inject_fault);
+    return load;
+}
+
+}  // namespace
+
+void set_native_text_codec(TextCodecFactory factory) {
+    std::lock_guard lock(codec_mutex());
+    codec_factory() = std::move(factory);
+}
+
+NativeBackend::NativeBackend(const std::string& model_path, const BackendOptions& options)
+    : model_(model::Model::load(model_path, load_options(options))), session_(model_, 0) {
+    TextCodecFactory factory;
+    {
+        std::lock_guard lock(codec_mutex());
+        factory = codec_factory();
+    }
+    if (factory) codec_ = factory(model_path);
+}
+
+std::string NativeBackend::version() const {
+    std::string v = engine_version() + " (" + std::string(kernels::isa_name(model_->kernels().isa)) + ")";
+    if (model_->fault() != model::Fault::None) v += " with fault " + std::string(model::fault_name(model_->fault()));
+    return v;
+}
+
+std::vector<std::string> NativeBackend::capabilities() const {
+    std::vector<std::string> caps = {"logits", "eval", "capture", "faults"};
+    if (codec_) caps.insert(caps.begin(), "tokenize");
+    return caps;
+}
+
+TextCodec& NativeBackend::codec() {
+    if (!codec_)
+        throw std::runtime_error(
+            "native: no tokenizer is available (the engine computes logits only; install a text codec with "
+            "set_native_text_codec)");
+    return *codec_;
+}
+
+std::vector<int32_t> NativeBackend::tokenize(const std::string& text, bool add_special, bool parse_special) {
+    std::vector<int32_t> ids = codec().tokenize(text, add_special, parse_special);
+    if (model_->fault() == model::Fault::BosDropped && !ids.empty() && ids.front() == codec().bos_id())
+        ids.erase(ids.begin());
+    return ids;
+}
+
+std::string NativeBackend::token_piece(int32_t id) { return codec().token_piece(id); }
+
+int32_t NativeBackend::bos_id() { return codec().bos_id(); }
+
+model::EvalResult NativeBackend::evaluate(const std::vector<int32_t>& ids, const model::EvalOptions& options) {
+    session_.reset();
+    return session_.eval(ids, options);
+}
+
+Logits NativeBackend::logits(const std::vector<int32_t>& ids) {
+    model::EvalResult result = evaluate(ids, {});
+    Logits out;
+    out.data = result.logits->data();
+    out.rows = result.rows;
+    out.vocab = model_->config().n_vocab;
+    out.owner = result.logits;
+    return out;
+}
+
+BackendFactory native_backend_factory() {
+    return {"native",
+            [] {
+                Preflight p;
+                p.available = true;
+                p.version = engine_version();
+                p.detail = "built in; kernels: " + std::string(kernels::isa_name(kernels::best_isa()));
+                return p;
+            },
+            [](const std::string& path, const BackendOptions& options) -> std::shared_ptr<Backend> {
+                return std::make_shared<NativeBackend>(path, options);
+            }};
+}
+
+void register_native_backend() { register_backend(native_backend_factory()); }
+
+}  // namespace lockstep::dispatch
