@@ -13,6 +13,8 @@ Faults (should be flagged): a second GGUF with one defect, run on llama.cpp agai
 file (same arithmetic) and, for SmolLM2, against hf on the clean file (cross-precision):
   rope layout swapped in every layer / in one layer; RMSNorm epsilon ×100; one layer's
   weights perturbed by 1% (tiny F32) or one layer's norm weights by 1% (SmolLM2).
+The native engine: clean against llama.cpp and hf, and its injectable faults (lockstep.faults)
+against llama.cpp on the tiny F32 model and on SmolLM2.
 
 Usage: python benchmarks/measure_thresholds.py [--quick] [--skip-f32-smollm2] [--json FILE]
 Tables go to stderr, the JSON of every number to stdout (or FILE). Needs llama-cpp-python,
@@ -69,6 +71,8 @@ PROMPTS: list[tuple[str, str | list[dict[str, str]]]] = [
               {"role": "user", "content": "Tell me about the weather today."}]),
 ]
 
+# Faults that show in tokens (the gate) or only on a second evaluation (--steps), not in one prompt's logits.
+NOT_LOGIT_FAULTS = {"bos-dropped", "stale-kv-after-reset"}
 TINY_LAYER = 1  # the layer a one-layer fault hits in the tiny models (of 2)
 SMOLLM2_LAYER = 15  # of 30
 SMOLLM2_HEADS = (9, 3)  # query and key/value heads
@@ -148,6 +152,10 @@ def main() -> int:
     def record(case: Case) -> None:
         log(f"{case.name} ...")
         results.append(run_case(case, prompts))
+        r = results[-1]  # one line per case as it finishes, so a long run shows its numbers early
+        log(f"  {r['precision_class']}: KL p99 {r['kl']['p99']:.2e} max {r['kl']['max']:.2e}, NMSE max "
+            f"{r['nmse']['max']:.2e}, 1-cos max {r['one_minus_cosine']['max']:.2e}, flips {r['top1_flips']} "
+            f"(margin {r['max_flip_margin']:.3f}), flagged {r['flagged_prompts']}/{r['prompts']}")
 
     def llama(path: Path) -> PreparedBackend:
         return prepare_backend("llama.cpp", path)
@@ -175,12 +183,36 @@ def main() -> int:
         faulty = models.copy_gguf(tiny, work / f"tiny-fault-{number}.gguf", **change)
         record(Case(f"tiny F32 fault: {fault}", "fault", clean_tiny, llama(faulty), tiny))
 
+    # The native engine: clean against both references on the tiny F32 file, and each of its
+    # injectable faults against llama.cpp.
+    native_tiny = prepare_backend("native", tiny)
+    record(Case("tiny F32: native vs llama.cpp", "clean", clean_tiny, native_tiny, tiny))
+    record(Case("tiny F32: native vs hf", "clean", prepare_backend("hf", tiny), native_tiny, tiny))
+    from lockstep.faults import fault_names
+
+    for fault in fault_names():
+        if fault in NOT_LOGIT_FAULTS:
+            continue
+        try:
+            faulty = prepare_backend("native", tiny, inject_fault=fault)
+        except Exception as error:  # a fault that does not apply to this architecture
+            log(f"  {fault}: not applicable here ({error})")
+            continue
+        record(Case(f"tiny F32 native fault: {fault}", "fault", clean_tiny, faulty, tiny))
+
     # SmolLM2-135M as shipped (Q4_1) and dequantized to float32.
     smollm2 = lockstep.default_model_path()
     log("loading hf on SmolLM2 Q4_1 (about a minute)")
     hf_q = prepare_backend("hf", smollm2)
     clean_q = llama(smollm2)
     record(Case("SmolLM2 Q4_1: hf vs llama.cpp", "clean", clean_q, hf_q, smollm2))
+    native_q = prepare_backend("native", smollm2)
+    record(Case("SmolLM2 Q4_1: native vs llama.cpp", "clean", clean_q, native_q, smollm2))
+    record(Case("SmolLM2 Q4_1: native vs hf", "clean", hf_q, native_q, smollm2))
+    for fault in ("rms-eps-x100", "layer-weights-perturbed", "attention-scale-wrong"):
+        faulty = prepare_backend("native", smollm2, inject_fault=fault)
+        record(Case(f"SmolLM2 Q4_1 native fault: {fault}", "fault", clean_q, faulty, smollm2))
+        del faulty
     n_head, n_head_kv = SMOLLM2_HEADS
     smollm2_faults = {
         "rope layout swapped (all layers)": {"edit": _all_layers_rope(n_head, n_head_kv, 30)},

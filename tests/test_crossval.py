@@ -236,8 +236,12 @@ def test_exit_2_different_vocabulary(files):
     m = mismatch_of(result)
     assert m["cause"] == "different-vocabulary"
     extended = lockstep.gguf.open(files["extended"]).metadata["tokenizer.ggml.tokens"]
-    assert m["b"]["id"] == extended.index(EXTRA) == 4096 and m["b"]["counterpart"] == -1
-    assert EXTRA in m["explanation"]
+    assert extended.index(EXTRA) == 4096
+    theirs = llama_cpp.Llama(str(files["extended"]), vocab_only=True, verbose=False).tokenize(
+        prompt.encode(), add_bos=False, special=True)
+    assert 4096 in theirs and 4096 in m["b"]["window_ids"]  # one token, which the base vocabulary lacks
+    assert m["b"]["id"] == theirs[m["index"]] and m["index"] <= theirs.index(4096)
+    assert f"token 4096 '{EXTRA}' of llama.cpp@extended.gguf has no counterpart" in m["explanation"]
 
 
 def test_exit_2_api_stops_before_logits(files):
@@ -456,8 +460,12 @@ def test_json_report_has_exactly_the_documented_fields(files):
     found = field_paths(data)
     assert data["schema_version"] == 1
     assert found - documented == set(), "fields in the report that docs/crossval-json.md does not document"
-    mismatch = crossval(files["plain"], "Hi", backends=["llama.cpp", f"llama.cpp={files['plain-no-bos']}"])
-    found |= field_paths(json.loads(mismatch.to_json()))
+    for other in ("plain-no-bos", "other-template"):  # token mismatches, one with per-backend texts
+        mismatch = crossval(files["plain"], "Hi", backends=["llama.cpp", f"llama.cpp={files[other]}"])
+        found |= field_paths(json.loads(mismatch.to_json()))
+    fault = crossval(files["base"], PROMPT, backends=["llama.cpp", "native"], template="raw",
+                     inject_fault="rope-layout-swapped")
+    found |= field_paths(json.loads(fault.to_json()))
     assert found - documented == set()
     assert documented - found == set(), "documented fields the reports never carry"
 

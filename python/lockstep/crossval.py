@@ -168,6 +168,8 @@ class CrossvalReport:
     odd_one_out: str | None
     reference_greedy: list[int]
     exit_code: int
+    # With an injected fault: where it first shows inside the native engine (see localize_fault).
+    fault_localization: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -202,6 +204,7 @@ class CrossvalReport:
             "token_mismatch": self.token_mismatch,
             "verdict": {"exit_code": self.exit_code, "passed": self.passed,
                         "first_divergence": self.first_divergence, "odd_one_out": self.odd_one_out},
+            "fault_localization": self.fault_localization,
             "reference_greedy": self.reference_greedy,
             "pairs": [pair_dict(p) for p in self.pairs],
             "cross_pairs": [pair_dict(p) for p in self.cross_pairs],
@@ -299,6 +302,13 @@ def crossval(
     # parsed, as the model saw them in training.
     raw = _core.run_crossval([p.backend for p in prepared], labels, texts, rendered.add_bos, True,
                              resolved_thresholds, top_k, steps, n_threads or 0)
+    tokens = {label: list(map(int, ids)) for label, ids in zip(raw["backends"], raw["tokens"])}
+    localization = None
+    if inject_fault and raw["token_mismatch"] is None:
+        native = next(((label, p) for label, p in zip(labels, prepared) if p.name == "native"), None)
+        if native is not None:
+            localization = localize_fault(native[1].model, tokens[native[0]], inject_fault, n_threads=n_threads)
+            localization = {"backend": native[0], **localization} if localization else None
     return CrossvalReport(
         model=str(path),
         model_sha256=_sha256(path),
@@ -310,14 +320,44 @@ def crossval(
         flags={"add_special": rendered.add_bos, "parse_special": True, "steps": steps, "top_k": top_k,
                "inject_fault": inject_fault, "template": template},
         thresholds=resolved_thresholds,
-        tokens={label: list(map(int, ids)) for label, ids in zip(raw["backends"], raw["tokens"])},
+        tokens=tokens,
         token_mismatch=_mismatch(raw["token_mismatch"]),
         pairs=[_pair(p, top_k, steps) for p in raw["pairs"]],
         cross_pairs=[_pair(p, top_k, 0) for p in raw["cross_pairs"]],
         odd_one_out=raw["odd_one_out"] or None,
         reference_greedy=list(raw["reference_greedy"]),
         exit_code=int(raw["exit_code"]),
+        fault_localization=localization,
     )
+
+
+def localize_fault(model: str | Path, ids: Sequence[int], fault: str, *, n_threads: int | None = None,
+                   relative: float = 1e-6) -> dict[str, Any] | None:
+    """Where an injected fault first shows inside the native engine: the first layer and capture
+    point (in forward order) whose values differ from a clean run's, and the first position
+    there. Both models evaluate ``ids`` twice, as the dispatcher does when it decodes, so that
+    a fault in resetting the KV cache shows too. A value differs when it is off by more than
+    ``relative`` times the clean run's largest magnitude at that point. None: no difference.
+    """
+    from lockstep.native import CAPTURE_POINTS, NativeModel
+
+    ids = np.asarray(ids, dtype=np.int32)
+    runs = []
+    for injected in (None, fault):
+        # Room for both evaluations: a stale cache keeps the first one's tokens.
+        engine = NativeModel(model, n_threads=n_threads, n_ctx=2 * len(ids) + 8, inject_fault=injected)
+        engine.logits(ids)
+        _, captured = engine.logits(ids, capture=CAPTURE_POINTS)
+        runs.append({point: np.array(values, copy=True) for point, values in captured.items()})
+    clean, faulty = runs
+    n_layer = len(clean[CAPTURE_POINTS[0]])
+    for layer in range(n_layer):
+        for point in CAPTURE_POINTS:
+            a, b = clean[point][layer], faulty[point][layer]
+            off = np.abs(a - b).max(axis=-1) > relative * max(float(np.abs(a).max()), np.finfo(np.float32).tiny)
+            if off.any():
+                return {"fault": fault, "layer": layer, "point": point, "position": int(np.flatnonzero(off)[0])}
+    return None
 
 
 def _labels(prepared: Sequence[PreparedBackend], path: Path) -> list[str]:
@@ -428,5 +468,6 @@ def _plain(value: Any) -> Any:
 
 __all__ = [
     "BACKEND_SETS", "BackendLoadError", "BackendSpec", "CrossvalReport", "PairReport", "PreparedBackend",
-    "THRESHOLD_BANDS", "TokenizerHints", "crossval", "default_thresholds", "prepare_backend", "resolve_thresholds",
+    "THRESHOLD_BANDS", "TokenizerHints", "crossval", "default_thresholds", "localize_fault", "prepare_backend",
+    "resolve_thresholds",
 ]

@@ -38,6 +38,10 @@ def print_report(report: CrossvalReport, file: TextIO = sys.stderr, max_rows: in
         console.print(f"[bold]tokens[/] {len(ids)} identical on every backend")
         for pair in report.pairs + report.cross_pairs:
             _print_pair(console, pair, max_rows)
+        loc = report.fault_localization
+        if loc:
+            console.print(f"[bold]fault[/] {loc['fault']} first shows in {loc['backend']} at layer {loc['layer']} "
+                          f"({loc['point']}), position {loc['position']}, against a clean run of the engine")
         if report.odd_one_out:
             console.print(f"[bold]triangulation[/]: [red]{report.odd_one_out}[/] disagrees with the others, which agree")
     console.print(f"[bold]verdict[/] {_VERDICTS.get(report.exit_code, report.exit_code)} (exit {report.exit_code})")

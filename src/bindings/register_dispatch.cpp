@@ -290,9 +290,14 @@ void register_dispatch(py::module_& m) {
         py::arg("pieces_a"), py::arg("pieces_b"),
         "Pair the ids of two vocabularies (lists of token pieces as bytes) by piece.");
     m.attr("DEQUANTIZED_FLOAT32") = dispatch::kDequantizedFloat32;
-    m.def("precision_class", [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
-        return std::string(dispatch::precision_class_name(dispatch::precision_class(a, b)));
-    });
+    m.attr("FLOAT32_ARITHMETIC") = dispatch::kFloat32Arithmetic;
+    m.def(
+        "precision_class",
+        [](const std::string& name_a, const std::vector<std::string>& a, const std::string& name_b,
+           const std::vector<std::string>& b) {
+            return std::string(dispatch::precision_class_name(dispatch::precision_class(name_a, a, name_b, b)));
+        },
+        py::arg("name_a"), py::arg("capabilities_a"), py::arg("name_b"), py::arg("capabilities_b"));
     m.def("default_thresholds", []() {
         const dispatch::ThresholdPolicy policy;
         py::dict d;

@@ -53,7 +53,8 @@ struct Participant {
     std::vector<int32_t> tokens;
     std::vector<std::string> pieces;
     PrecisionClass arithmetic_of(const Participant& other) const {
-        return precision_class(backend.capabilities(), other.backend.capabilities());
+        return precision_class(backend.name(), backend.capabilities(), other.backend.name(),
+                               other.backend.capabilities());
     }
 };
 

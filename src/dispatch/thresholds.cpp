@@ -4,13 +4,13 @@
 
 namespace lockstep::dispatch {
 
-PrecisionClass precision_class(const std::vector<std::string>& capabilities_a,
-                               const std::vector<std::string>& capabilities_b) {
-    auto dequantized = [](const std::vector<std::string>& caps) {
-        return std::find(caps.begin(), caps.end(), kDequantizedFloat32) != caps.end();
+PrecisionClass precision_class(const std::string& name_a, const std::vector<std::string>& capabilities_a,
+                               const std::string& name_b, const std::vector<std::string>& capabilities_b) {
+    auto float32 = [](const std::vector<std::string>& caps) {
+        return std::find(caps.begin(), caps.end(), kFloat32Arithmetic) != caps.end();
     };
-    return dequantized(capabilities_a) != dequantized(capabilities_b) ? PrecisionClass::cross_precision
-                                                                      : PrecisionClass::same_arithmetic;
+    return name_a == name_b || (float32(capabilities_a) && float32(capabilities_b)) ? PrecisionClass::same_arithmetic
+                                                                                     : PrecisionClass::cross_precision;
 }
 
 const char* precision_class_name(PrecisionClass c) {

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.weight_types import float_weights_only
 from lockstep.preflight import HF_INSTALL, check_packages
 
 NAME = "hf"
@@ -39,11 +40,11 @@ class HFBackend(_core.Backend):
             folder, dtype=torch.float32, attn_implementation="eager", **kwargs
         ).eval()
         self._byte_level = _is_byte_level(self._tokenizer)
-        self._capabilities = ["logits"]
-        if path.is_file() and _has_reduced_precision_weights(path):
-            # Engines that keep such weights as they are also lower the activations' precision
-            # in their matmuls (llama.cpp: Q8 for quantized weights, F16 for F16); comparing
-            # with them is a cross-precision pair (src/dispatch/thresholds.h).
+        # Every product in float32 on float32 weights (thresholds.h: a same-arithmetic pair with
+        # any other such backend). Weights of a quantized GGUF are dequantized first: engines
+        # that keep them quantized round the activations too, a cross-precision pair.
+        self._capabilities = ["logits", _core.FLOAT32_ARITHMETIC]
+        if path.is_file() and not float_weights_only(path):
             self._capabilities.append(_core.DEQUANTIZED_FLOAT32)
 
     def name(self) -> str:
@@ -85,14 +86,6 @@ class HFBackend(_core.Backend):
         with torch.inference_mode():
             out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :]).logits[0]
         return out.float().numpy()  # shares the tensor's memory; the array keeps it alive
-
-
-def _has_reduced_precision_weights(path: Path) -> bool:
-    """Whether a GGUF file stores any matrix in a type other than float32 (quantized, F16, BF16):
-    transformers converts all of them to float32."""
-    from lockstep import gguf
-
-    return any(len(t.shape) >= 2 and t.ggml_type.name != "F32" for t in gguf.open(path).tensor_infos)
 
 
 def _is_byte_level(tokenizer) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.weight_types import float_weights_only
 from lockstep.preflight import check_llama_cpp
 
 NAME = "llama.cpp"
@@ -26,6 +27,10 @@ class LlamaCppBackend(_core.Backend):
             n_threads=n_threads or os.cpu_count(), n_gpu_layers=0, verbose=False,
         )
         self._n_ctx = n_ctx
+        # ggml multiplies F32 weights with F32 activations; for F16 and quantized weights it first
+        # rounds the activations to F16 or 8 bits (src/dispatch/thresholds.h).
+        float32 = float_weights_only(model_path, ("F32",))
+        self._capabilities = ["logits"] + ([_core.FLOAT32_ARITHMETIC] if float32 else [])
 
     def name(self) -> str:
         return NAME
@@ -34,7 +39,7 @@ class LlamaCppBackend(_core.Backend):
         return f"llama-cpp-python {self._version}"
 
     def capabilities(self) -> list[str]:
-        return ["logits"]
+        return list(self._capabilities)
 
     def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
         ids = self._llm.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special)
