@@ -7,6 +7,7 @@ from scipy.special import log_softmax
 from scipy.stats import kendalltau
 
 import lockstep
+from lockstep._core import kernels
 
 
 def _pair(seed, n=6, vocab=3000, noise=0.05):
@@ -21,11 +22,15 @@ def _top_k(x, k):
     return list(np.argsort(-x, kind="stable")[:k])
 
 
+ISAS = kernels.supported_isas()  # the scalar reference and every SIMD table this CPU runs
+
+
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_metrics_match_scipy(seed):
-    a, b = _pair(seed)
+def test_metrics_match_scipy(seed, isa):
+    a, b = _pair(seed, vocab=3001)  # an odd width leaves a tail after the last whole batch
     next_tokens = np.array([5, -1, 17, 2999, 0, 42], dtype=np.int32)
-    result = lockstep.compare_logits(a, b, next_tokens, top_k=10)
+    result = lockstep.compare_logits(a, b, next_tokens, top_k=10, isa=isa)
     for i in range(len(a)):
         x, y = a[i].astype(np.float64), b[i].astype(np.float64)
         lp, lq = log_softmax(x), log_softmax(y)

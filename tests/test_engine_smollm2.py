@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import lockstep
@@ -30,3 +31,16 @@ def test_logits_follow_llamacpp_within_the_gate(measured):
 def test_greedy_continuation_agrees_with_llamacpp(measured):
     greedy = measured["greedy"]
     assert greedy["agreeing_prefix"] >= 16, greedy
+
+
+def test_load_reaches_the_reference_backends_by_name():
+    """lockstep.load(..., backend="llama.cpp") gives the llama.cpp backend; its logits follow the
+    native engine's on the same file (same greedy token at most positions)."""
+    path = lockstep.default_model_path()
+    ids = [1, 504, 3575, 282, 4649, 314]
+    reference = lockstep.load(path, backend="llama.cpp", n_threads=2)
+    native = lockstep.load(path, backend="native", n_threads=2)
+    expected = np.asarray(reference.logits(np.asarray(ids, dtype=np.int32)))
+    got = native.logits(ids)
+    assert expected.shape == got.shape == (len(ids), native.n_vocab)
+    assert (expected.argmax(1) == got.argmax(1)).mean() >= 0.8

@@ -82,3 +82,17 @@ def test_bad_model_file_is_a_format_error(tmp_path):
     bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 8)
     with pytest.raises(lockstep.FormatError):
         _core.create_backend("native", str(bad), 1, "")
+
+
+def test_without_a_text_codec_tokenize_says_so(zoo_llama3):
+    from lockstep import native_text
+
+    _core.set_native_text_codec(None)
+    try:
+        backend = _core.create_backend("native", str(zoo_llama3), 1, "")
+        assert "tokenize" not in backend.capabilities()
+        with pytest.raises(RuntimeError, match="native: no tokenizer is available"):
+            crossval(zoo_llama3, PROMPT, backends=("native", "hf"), template="raw", n_threads=1)
+    finally:
+        native_text.install()
+    assert "tokenize" in _core.create_backend("native", str(zoo_llama3), 1, "").capabilities()

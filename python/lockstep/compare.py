@@ -70,11 +70,13 @@ def compare_logits(
     *,
     top_k: int = 10,
     n_threads: int | None = None,
+    isa: str | None = None,
 ) -> LogitComparison:
     """Compare test logits ``b`` against reference logits ``a`` (both ``[positions, vocab]``).
 
     float32 C-contiguous input is used in place; anything else is converted once.
     ``next_tokens`` (one id per position, -1 for unknown) adds the next token's Δp and NLL.
+    ``isa`` picks the kernels' instruction set ("scalar", "sse4.2", "avx2", "avx512"; None: the best).
     """
-    columns = _core.compare_logits(a, b, next_tokens, top_k, n_threads or 0)
+    columns = _core.compare_logits(a, b, next_tokens, top_k, n_threads or 0, isa or "")
     return LogitComparison(columns=columns, top_k=top_k)

@@ -89,6 +89,13 @@ TINY: dict[str, ZooSpec] = {
             description="SmolLM2-style llama: tied embeddings, Q/K rows permuted by the converter",
         ),
         ZooSpec(
+            "llama-256", "LlamaForCausalLM",
+            # Rows of 256 elements: every block size fits, the K-quants' 256 included.
+            _small(hidden_size=256, head_dim=64, intermediate_size=512, tie_word_embeddings=False),
+            "smollm", add_bos=False,
+            description="llama with 256-wide rows, so that every quantization type applies (K-quants included)",
+        ),
+        ZooSpec(
             "llama3", "LlamaForCausalLM",
             _small(
                 tie_word_embeddings=False,

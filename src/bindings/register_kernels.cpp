@@ -24,15 +24,9 @@ namespace {
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 using namespace lockstep::kernels;
 
-Isa parse_isa(const std::string& name) {
-    for (Isa isa : compiled_isas())
-        if (isa_name(isa) == name) return isa;
-    throw py::value_error("unknown or not compiled instruction set '" + name + "'");
-}
-
 const KernelTable& table(const std::string& isa) {
     try {
-        return kernel_table(parse_isa(isa));
+        return kernel_table(compiled_isa(isa));
     } catch (const std::invalid_argument& e) {
         throw py::value_error(e.what());
     }

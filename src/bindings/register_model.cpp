@@ -35,9 +35,7 @@ struct NativeModel {
 
 std::optional<kernels::Isa> parse_isa(const std::string& name) {
     if (name.empty()) return std::nullopt;
-    for (kernels::Isa isa : kernels::compiled_isas())
-        if (kernels::isa_name(isa) == name) return isa;
-    throw py::value_error("unknown or not compiled instruction set '" + name + "'");
+    return kernels::compiled_isa(name);  // std::invalid_argument arrives in Python as ValueError
 }
 
 py::dict info(const NativeModel& self) {

@@ -46,41 +46,28 @@ double kendall_tau_b(const float* a, const float* b, const std::vector<int32_t>&
 
 }  // namespace
 
-PositionMetrics compare_row(const float* a, const float* b, int64_t n_vocab, int32_t next_token, int top_k) {
+PositionMetrics compare_row(const kernels::KernelTable& kernels, const float* a, const float* b, int64_t n_vocab,
+                            int32_t next_token, int top_k) {
     PositionMetrics m;
-    // Pass 1: maxima, argmaxima and the sums for cosine / NMSE / max |Δ|.
-    float max_a = -std::numeric_limits<float>::infinity(), max_b = max_a;
-    int64_t arg_a = 0, arg_b = 0;
-    double dot = 0, sq_a = 0, sq_b = 0, sq_d = 0, max_d = 0;
-    for (int64_t i = 0; i < n_vocab; ++i) {
-        const double x = a[i], y = b[i], d = x - y;
-        if (a[i] > max_a) { max_a = a[i]; arg_a = i; }
-        if (b[i] > max_b) { max_b = b[i]; arg_b = i; }
-        dot += x * y;
-        sq_a += x * x;
-        sq_b += y * y;
-        sq_d += d * d;
-        max_d = std::max(max_d, std::abs(d));
-    }
+    // Pass 1: maxima and the sums for cosine / NMSE / max |Δ|.
+    const kernels::LogitPairMoments moments = kernels.logit_pair_moments(a, b, n_vocab);
+    const float max_a = moments.max_a, max_b = moments.max_b;
+    const double dot = moments.dot, sq_a = moments.sq_a, sq_b = moments.sq_b, sq_d = moments.sq_d;
     // Pass 2: partition functions and E_p[a - b]. With S = sum e^(x - max):
     // KL(p||q) = E_p[a - b] - (max_a - max_b) - log S_a + log S_b, all in float64.
-    double sum_a = 0, sum_b = 0, weighted_diff = 0;
-    for (int64_t i = 0; i < n_vocab; ++i) {
-        const double ea = std::exp(static_cast<double>(a[i]) - max_a);
-        sum_a += ea;
-        sum_b += std::exp(static_cast<double>(b[i]) - max_b);
-        weighted_diff += ea * (static_cast<double>(a[i]) - b[i]);
-    }
+    const kernels::LogitPairPartition partition = kernels.logit_pair_partition(a, b, n_vocab, max_a, max_b);
+    const double sum_a = partition.sum_a, sum_b = partition.sum_b, weighted_diff = partition.weighted_diff;
     const double log_z_a = max_a + std::log(sum_a), log_z_b = max_b + std::log(sum_b);
     m.kl = std::max(0.0, weighted_diff / sum_a - (log_z_a - log_z_b));
     m.cosine = (sq_a > 0 && sq_b > 0) ? dot / std::sqrt(sq_a * sq_b) : (sq_a == sq_b ? 1.0 : 0.0);
     m.nmse = sq_a > 0 ? sq_d / sq_a : (sq_d == 0 ? 0.0 : std::numeric_limits<double>::infinity());
-    m.max_abs_diff = max_d;
-    m.top1_a = static_cast<int32_t>(arg_a);
-    m.top1_b = static_cast<int32_t>(arg_b);
-    m.top1_margin = std::exp(a[arg_a] - log_z_a) - std::exp(a[arg_b] - log_z_a);
+    m.max_abs_diff = moments.max_abs_diff;
 
+    // The top-k lists start with the argmax (lowest index among equals).
     const auto top_a = top_k_indices(a, n_vocab, top_k), top_b = top_k_indices(b, n_vocab, top_k);
+    m.top1_a = top_a.front();
+    m.top1_b = top_b.front();
+    m.top1_margin = std::exp(a[m.top1_a] - log_z_a) - std::exp(a[m.top1_b] - log_z_a);
     std::vector<int32_t> both = top_a, only_b;
     for (int32_t id : top_b)
         if (std::find(top_a.begin(), top_a.end(), id) == top_a.end()) only_b.push_back(id);
@@ -108,9 +95,10 @@ std::vector<PositionMetrics> compare_logits(const float* a, const float* b, int6
     std::vector<PositionMetrics> out(static_cast<size_t>(n_rows));
     int n_threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(std::thread::hardware_concurrency());
     n_threads = static_cast<int>(std::clamp<int64_t>(n_threads, 1, std::max<int64_t>(n_rows, 1)));
+    const kernels::KernelTable& table = options.isa ? kernels::kernel_table(*options.isa) : kernels::active_kernels();
     auto work = [&](int t) {
         for (int64_t r = t; r < n_rows; r += n_threads)
-            out[r] = compare_row(a + r * n_vocab, b + r * n_vocab, n_vocab,
+            out[r] = compare_row(table, a + r * n_vocab, b + r * n_vocab, n_vocab,
                                  next_tokens.empty() ? -1 : next_tokens[r], options.top_k);
     };
     std::vector<std::thread> pool;

@@ -4,14 +4,18 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
+
+#include "kernels/kernel_table.h"
 
 namespace lockstep::compare {
 
 struct Options {
     int top_k = 10;      // size of the top-k sets for overlap and Kendall tau-b
     int n_threads = 0;   // 0: all cores
+    std::optional<kernels::Isa> isa;  // the kernels' instruction set; none: the best this CPU has
 };
 
 struct PositionMetrics {
@@ -37,6 +41,7 @@ std::vector<PositionMetrics> compare_logits(const float* a, const float* b, int6
                                             std::span<const int32_t> next_tokens, const Options& options);
 
 // One row; the building block of compare_logits, exposed for tests.
-PositionMetrics compare_row(const float* a, const float* b, int64_t n_vocab, int32_t next_token, int top_k);
+PositionMetrics compare_row(const kernels::KernelTable& kernels, const float* a, const float* b, int64_t n_vocab,
+                            int32_t next_token, int top_k);
 
 }  // namespace lockstep::compare

@@ -53,6 +53,16 @@ Isa best_isa() {
     return best;
 }
 
+Isa compiled_isa(std::string_view name) {
+    std::string choices;
+    for (Isa isa : compiled_isas()) {
+        if (isa_name(isa) == name) return isa;
+        choices += (choices.empty() ? "" : ", ") + std::string(isa_name(isa));
+    }
+    throw std::invalid_argument("unknown or not compiled instruction set '" + std::string(name) + "' (compiled: " +
+                                choices + ")");
+}
+
 const KernelTable& kernel_table(Isa isa) {
     if (!cpu_supports(isa)) throw std::invalid_argument("this CPU does not support " + std::string(isa_name(isa)));
     switch (isa) {

@@ -18,6 +18,9 @@ enum class Isa { Scalar, SSE4_2, AVX2, AVX512 };
 std::string_view isa_name(Isa isa);  // "scalar", "sse4.2", "avx2", "avx512"
 // Instruction sets compiled into this build, from the reference up.
 std::vector<Isa> compiled_isas();
+// The compiled instruction set spelled `name` as isa_name does; std::invalid_argument
+// (naming the choices) for anything else.
+Isa compiled_isa(std::string_view name);
 // Whether this CPU (and OS) can run code built for `isa`.
 bool cpu_supports(Isa isa);
 // The best compiled instruction set this CPU supports.
@@ -26,6 +29,19 @@ Isa best_isa();
 enum class RopeLayout {
     Interleaved,  // rotate pairs (x[2i], x[2i+1]): GGUF llama, whose Q/K rows were permuted
     Neox,         // rotate pairs (x[i], x[i + n_rot/2]): HF llama, qwen2, bitnet
+};
+
+// Float64 statistics of a pair of logit rows a (reference) and b (test), for src/compare.
+// First pass: NaN-skipping maxima (-inf when there is none) and the sums behind cosine,
+// NMSE and max |a - b|.
+struct LogitPairMoments {
+    float max_a, max_b;
+    double dot, sq_a, sq_b, sq_d, max_abs_diff;
+};
+// Second pass, given the maxima: S_a = sum e^(a - max_a), S_b = sum e^(b - max_b) and
+// sum e^(a - max_a) (a - b), from which KL(p_a || p_b) follows (src/compare/metrics.cpp).
+struct LogitPairPartition {
+    double sum_a, sum_b, weighted_diff;
 };
 
 // Dot product of one weight row (in its storage type) with one activation row (in the
@@ -66,6 +82,10 @@ struct KernelTable {
     // Rotates the first n_rot elements of one head in place, pair i by angle theta_i whose
     // cos/sin are given (n_rot / 2 of each).
     void (*rope)(float* head, const float* cos, const float* sin, int64_t n_rot, RopeLayout layout);
+
+    // Logit comparison (all arithmetic in float64).
+    LogitPairMoments (*logit_pair_moments)(const float* a, const float* b, int64_t n);
+    LogitPairPartition (*logit_pair_partition)(const float* a, const float* b, int64_t n, float max_a, float max_b);
 };
 
 // The table for an instruction set; throws std::invalid_argument if it is not compiled in

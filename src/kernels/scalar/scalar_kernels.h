@@ -40,4 +40,7 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 void relu2_mul(const float* gate, const float* up, float* out, int64_t n);
 void rope(float* head, const float* cos, const float* sin, int64_t n_rot, RopeLayout layout);
 
+LogitPairMoments logit_pair_moments(const float* a, const float* b, int64_t n);
+LogitPairPartition logit_pair_partition(const float* a, const float* b, int64_t n, float max_a, float max_b);
+
 }  // namespace lockstep::kernels::scalar

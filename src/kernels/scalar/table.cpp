@@ -34,6 +34,8 @@ const KernelTable& scalar_table() {
         t.silu_mul = silu_mul;
         t.relu2_mul = relu2_mul;
         t.rope = rope;
+        t.logit_pair_moments = logit_pair_moments;
+        t.logit_pair_partition = logit_pair_partition;
         return t;
     }();
     return table;

@@ -6,6 +6,7 @@
 
 #include "kernels/kernel_table.h"
 #include "kernels/simd/float_kernels.h"
+#include "kernels/simd/logit_pair.h"
 #include "kernels/simd/quant_dots.h"
 #include "kernels/simd/quantize_activations.h"
 
@@ -41,6 +42,8 @@ KernelTable make_table(Isa isa) {
     t.silu_mul = silu_mul<FloatArch>;
     t.relu2_mul = relu2_mul<FloatArch>;
     t.rope = rope<FloatArch>;
+    t.logit_pair_moments = logit_pair_moments<FloatArch>;
+    t.logit_pair_partition = logit_pair_partition<FloatArch>;
     return t;
 }
 
