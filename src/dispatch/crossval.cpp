@@ -104,7 +104,8 @@ std::vector<compare::PositionMetrics> aligned_metrics(const Logits& ref, const L
     std::vector<int32_t> next_columns(static_cast<size_t>(rows), -1);
     for (int64_t r = 0; r < rows && r < static_cast<int64_t>(next.size()); ++r)
         if (next[r] >= 0 && next[r] < bridge.size_a) next_columns[r] = column_of[next[r]];
-    auto metrics = compare::compare_logits(a.data, b.data, rows, a.vocab, next_columns, {o.top_k, o.n_threads, std::nullopt});
+    auto metrics =
+        compare::compare_logits(a.data, b.data, rows, a.vocab, next_columns, {o.top_k, o.n_threads, std::nullopt});
     if (!bridge.identity)
         for (auto& m : metrics) {
             m.top1_a = bridge.columns_a[m.top1_a];
