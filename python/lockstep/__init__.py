@@ -11,13 +11,18 @@ from lockstep.quant import dequantize, quantize
 from lockstep.inspect import ModelInfo, inspect
 from lockstep.route import Route, RouteError, route
 from lockstep.tokenizer import Tokenizer
+# The function shadows its module's name on the package; import other names from
+# lockstep.crossval with `from lockstep.crossval import ...`.
+from lockstep.crossval import CrossvalReport, crossval
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CrossvalReport",
     "FormatError",
     "LogitComparison",
     "compare_logits",
+    "crossval",
     "GGMLTypeInfo",
     "ModelInfo",
     "Route",

@@ -1,12 +1,12 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-#include <pybind11/functional.h>
 
 #include "bindings/metrics_columns.h"
 #include "bindings/register.h"
 #include "dispatch/crossval.h"
 #include "dispatch/registry.h"
+#include "dispatch/vocab_bridge.h"
 
 namespace py = pybind11;
 
@@ -65,15 +65,71 @@ public:
     }
 };
 
+// A Python callable held by the backend registry, a C++ static destroyed after the interpreter
+// has finalized: released under the GIL while Python lives, deliberately leaked after (there
+// is no GIL left to take, and the process is exiting).
+std::shared_ptr<py::function> python_callable(py::function f) {
+    return std::shared_ptr<py::function>(new py::function(std::move(f)), [](py::function* p) {
+        if (!Py_IsInitialized()) return;
+        py::gil_scoped_acquire gil;
+        delete p;
+    });
+}
+
+py::list bytes_list(const std::vector<std::string>& pieces) {
+    py::list out;
+    for (const auto& p : pieces) out.append(py::bytes(p));
+    return out;
+}
+
 py::dict side_dict(const dispatch::TokenSide& s) {
     py::dict d;
     d["backend"] = s.backend;
     d["id"] = s.id;
+    d["counterpart"] = s.counterpart;
     d["piece"] = py::bytes(s.piece);
     d["window_ids"] = s.window_ids;
-    py::list pieces;
-    for (const auto& p : s.window_pieces) pieces.append(py::bytes(p));
-    d["window_pieces"] = pieces;
+    d["window_pieces"] = bytes_list(s.window_pieces);
+    return d;
+}
+
+py::dict thresholds_dict(const dispatch::Thresholds& t) {
+    py::dict d;
+    d["min_cosine"] = t.min_cosine;
+    d["max_nmse"] = t.max_nmse;
+    d["max_kl"] = t.max_kl;
+    d["top1_margin"] = t.top1_margin;
+    return d;
+}
+
+dispatch::Thresholds thresholds_from(const py::dict& values) {
+    dispatch::Thresholds t;
+    for (auto [key, value] : values) {
+        const auto k = key.cast<std::string>();
+        const auto v = value.cast<double>();
+        if (k == "min_cosine") t.min_cosine = v;
+        else if (k == "max_nmse") t.max_nmse = v;
+        else if (k == "max_kl") t.max_kl = v;
+        else if (k == "top1_margin") t.top1_margin = v;
+        else throw py::value_error("unknown threshold " + k);
+    }
+    return t;
+}
+
+py::dict alignment_dict(const dispatch::VocabAlignment& a) {
+    py::dict d;
+    d["identical"] = a.identical;
+    d["reference_size"] = a.reference_size;
+    d["test_size"] = a.test_size;
+    d["aligned"] = a.aligned;
+    d["unaligned_reference"] = a.unaligned_reference;
+    d["unaligned_test"] = a.unaligned_test;
+    d["ambiguous_reference"] = a.ambiguous_reference;
+    d["ambiguous_test"] = a.ambiguous_test;
+    d["examples_reference"] = bytes_list(a.examples_reference);
+    d["examples_test"] = bytes_list(a.examples_test);
+    d["max_unaligned_mass_reference"] = a.max_unaligned_mass_reference;
+    d["max_unaligned_mass_test"] = a.max_unaligned_mass_test;
     return d;
 }
 
@@ -81,6 +137,9 @@ py::dict pair_dict(const dispatch::PairResult& p) {
     py::dict d;
     d["reference"] = p.reference;
     d["test"] = p.test;
+    d["precision_class"] = p.precision_class;
+    d["thresholds"] = thresholds_dict(p.thresholds);
+    d["alignment"] = alignment_dict(p.alignment);
     d["positions"] = metrics_columns(p.positions);
     d["first_divergence"] = p.first_divergence;
     d["divergence_reason"] = p.divergence_reason;
@@ -142,13 +201,14 @@ void register_dispatch(py::module_& m) {
 
     m.def(
         "register_backend",
-        [](const std::string& name, std::function<py::dict()> preflight,
-           std::function<std::shared_ptr<Backend>(const std::string&, const py::dict&)> create) {
+        [](const std::string& name, py::function preflight, py::function create) {
+            auto preflight_fn = python_callable(std::move(preflight));
+            auto create_fn = python_callable(std::move(create));
             python_backends.push_back(name);
             dispatch::register_backend({name,
-                                        [preflight]() {
+                                        [preflight_fn]() {
                                             py::gil_scoped_acquire gil;
-                                            py::dict d = preflight();
+                                            py::dict d = (*preflight_fn)();
                                             dispatch::Preflight p;
                                             p.available = d["available"].cast<bool>();
                                             p.version = d["version"].cast<std::string>();
@@ -156,12 +216,12 @@ void register_dispatch(py::module_& m) {
                                             p.detail = d["detail"].cast<std::string>();
                                             return p;
                                         },
-                                        [create](const std::string& path, const dispatch::BackendOptions& o) {
+                                        [create_fn](const std::string& path, const dispatch::BackendOptions& o) {
                                             py::gil_scoped_acquire gil;
                                             py::dict options;
                                             options["n_threads"] = o.n_threads;
                                             options["inject_fault"] = o.inject_fault;
-                                            return create(path, options);
+                                            return (*create_fn)(path, options).cast<std::shared_ptr<Backend>>();
                                         }});
         },
         py::arg("name"), py::arg("preflight"), py::arg("create"));
@@ -188,40 +248,61 @@ void register_dispatch(py::module_& m) {
 
     m.def(
         "run_crossval",
-        [](const std::vector<std::shared_ptr<Backend>>& backends, const std::string& text, bool add_special,
-           bool parse_special, const py::dict& thresholds, int top_k, int steps, int n_threads) {
+        [](const std::vector<std::shared_ptr<Backend>>& backends, const std::vector<std::string>& labels,
+           const std::vector<std::string>& texts, bool add_special, bool parse_special, const py::dict& thresholds, int top_k,
+           int steps, int n_threads) {
             dispatch::CrossvalOptions options;
             options.add_special = add_special;
             options.parse_special = parse_special;
             options.top_k = top_k;
             options.steps = steps;
             options.n_threads = n_threads;
-            auto& t = options.thresholds;
             for (auto [key, value] : thresholds) {
-                const auto k = key.cast<std::string>();
-                const auto v = value.cast<double>();
-                if (k == "min_cosine") t.min_cosine = v;
-                else if (k == "max_nmse") t.max_nmse = v;
-                else if (k == "max_kl") t.max_kl = v;
-                else if (k == "top1_margin") t.top1_margin = v;
-                else throw py::value_error("unknown threshold " + k);
+                const auto band = key.cast<std::string>();
+                if (band == "same-arithmetic") options.thresholds.same_arithmetic = thresholds_from(value.cast<py::dict>());
+                else if (band == "cross-precision") options.thresholds.cross_precision = thresholds_from(value.cast<py::dict>());
+                else throw py::value_error("unknown threshold band " + band);
             }
             dispatch::CrossvalResult result;
             {
                 py::gil_scoped_release release;
-                result = dispatch::run_crossval(backends, text, options);
+                result = dispatch::run_crossval(backends, texts, options, labels);
             }
             return result_dict(result);
         },
-        py::arg("backends"), py::arg("text"), py::arg("add_special"), py::arg("parse_special"),
-        py::arg("thresholds"), py::arg("top_k") = 10, py::arg("steps") = 0, py::arg("n_threads") = 0);
+        py::arg("backends"), py::arg("labels"), py::arg("texts"), py::arg("add_special"), py::arg("parse_special"),
+        py::arg("thresholds"), py::arg("top_k") = 10, py::arg("steps") = 0, py::arg("n_threads") = 0,
+        "Run the crossval pipeline; thresholds: {band: {name: value}} with band same-arithmetic | cross-precision.");
+    m.def(
+        "vocab_bridge",
+        [](const std::vector<std::string>& pieces_a, const std::vector<std::string>& pieces_b) {
+            const auto bridge = dispatch::build_vocab_bridge(pieces_a, pieces_b);
+            py::dict d;
+            d["identity"] = bridge.identity;
+            d["a_to_b"] = py::array_t<int32_t>(static_cast<py::ssize_t>(bridge.a_to_b.size()), bridge.a_to_b.data());
+            d["b_to_a"] = py::array_t<int32_t>(static_cast<py::ssize_t>(bridge.b_to_a.size()), bridge.b_to_a.data());
+            d["unaligned_a"] = bridge.unaligned_a;
+            d["unaligned_b"] = bridge.unaligned_b;
+            d["ambiguous_a"] = bridge.ambiguous_a;
+            d["ambiguous_b"] = bridge.ambiguous_b;
+            return d;
+        },
+        py::arg("pieces_a"), py::arg("pieces_b"),
+        "Pair the ids of two vocabularies (lists of token pieces as bytes) by piece.");
+    m.attr("DEQUANTIZED_FLOAT32") = dispatch::kDequantizedFloat32;
+    m.attr("FLOAT32_ARITHMETIC") = dispatch::kFloat32Arithmetic;
+    m.def(
+        "precision_class",
+        [](const std::string& name_a, const std::vector<std::string>& a, const std::string& name_b,
+           const std::vector<std::string>& b) {
+            return std::string(dispatch::precision_class_name(dispatch::precision_class(name_a, a, name_b, b)));
+        },
+        py::arg("name_a"), py::arg("capabilities_a"), py::arg("name_b"), py::arg("capabilities_b"));
     m.def("default_thresholds", []() {
-        const dispatch::Thresholds t;
+        const dispatch::ThresholdPolicy policy;
         py::dict d;
-        d["min_cosine"] = t.min_cosine;
-        d["max_nmse"] = t.max_nmse;
-        d["max_kl"] = t.max_kl;
-        d["top1_margin"] = t.top1_margin;
+        d["same-arithmetic"] = thresholds_dict(policy.same_arithmetic);
+        d["cross-precision"] = thresholds_dict(policy.cross_precision);
         return d;
     });
 }

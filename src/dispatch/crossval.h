@@ -1,6 +1,7 @@
 // The crossval pipeline: tokenize on every backend -> token-parity gate -> logits on every
 // backend -> per-position metrics against the reference -> first divergence -> verdict.
 // Backends arrive already constructed (preflight and template rendering happen before).
+// Backends whose vocabularies differ are compared through the vocabulary bridge.
 #pragma once
 
 #include <cstdint>
@@ -19,29 +20,46 @@ namespace lockstep::dispatch {
 struct CrossvalOptions {
     bool add_special = true;
     bool parse_special = true;
-    Thresholds thresholds;
+    ThresholdPolicy thresholds;
     int top_k = 10;
     int steps = 0;  // > 0: also decode this many tokens greedily (teacher-forced and free-running)
     int n_threads = 0;
 };
 
-// One backend compared with the reference (backends[0]).
+// How the two vocabularies of a pair were aligned (see vocab_bridge.h).
+struct VocabAlignment {
+    bool identical = true;
+    int64_t reference_size = 0, test_size = 0, aligned = 0;
+    int64_t unaligned_reference = 0, unaligned_test = 0;  // tokens with no counterpart on the other side
+    int64_t ambiguous_reference = 0, ambiguous_test = 0;  // of those, unpaired because their piece is shared
+    std::vector<std::string> examples_reference, examples_test;
+    // Largest probability mass a backend put on its unaligned tokens at any compared
+    // position: what the comparison on aligned columns could not see.
+    double max_unaligned_mass_reference = 0, max_unaligned_mass_test = 0;
+};
+
+// One backend compared with another (the reference, or for triangulation any two).
+// With different vocabularies, metrics are over the aligned columns only and every token id
+// in `positions` (top-1 ids) is in the reference's numbering.
 struct PairResult {
-    std::string reference, test;
+    std::string reference, test;  // labels
+    std::string precision_class;  // "same-arithmetic" | "cross-precision": which thresholds applied
+    Thresholds thresholds;
+    VocabAlignment alignment;
     std::vector<compare::PositionMetrics> positions;  // one per prompt token
     int64_t first_divergence = -1;                    // -1: all positions within thresholds
     std::string divergence_reason;                    // which threshold, with the values
     // Along the reference's greedy continuation (steps > 0):
     std::vector<compare::PositionMetrics> teacher_forced;
     int64_t teacher_forced_first_divergence = -1;
-    std::vector<int32_t> free_running;  // the test backend's own greedy tokens
+    std::vector<int32_t> free_running;  // the test backend's own greedy tokens, in its own ids
     int64_t free_running_agreement = 0;  // leading tokens equal to the reference's
 };
 
 struct CrossvalResult {
     int exit_code = 0;  // 0 within thresholds, 1 diverged, 2 token mismatch
-    std::vector<std::string> backends;
-    std::vector<std::vector<int32_t>> tokens;  // per backend
+    std::vector<std::string> backends;         // labels
+    std::vector<std::vector<int32_t>> tokens;  // per backend, in its own ids
     std::optional<TokenMismatch> token_mismatch;
     std::vector<PairResult> pairs;             // each non-reference backend vs the reference
     std::vector<int32_t> reference_greedy;     // the reference's own greedy tokens (steps > 0)
@@ -51,8 +69,13 @@ struct CrossvalResult {
     std::vector<PairResult> cross_pairs;       // the non-reference pairs used for triangulation
 };
 
-CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backends, const std::string& text,
-                            const CrossvalOptions& options);
+// backends[0] is the reference. `texts`: the prompt, one for every backend or one per backend
+// (backends on different model files render their own chat templates; the tokenizer flags are
+// the same for all). `labels` name the backends in the result (needed when one backend runs
+// twice, e.g. on two model files); empty: their names.
+CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backends,
+                            const std::vector<std::string>& texts, const CrossvalOptions& options,
+                            const std::vector<std::string>& labels = {});
 
 // The first position where `metrics` break a threshold, with the reason; -1 if none.
 int64_t first_divergence(const std::vector<compare::PositionMetrics>& metrics, const Thresholds& thresholds,

@@ -1,8 +1,10 @@
 #include "dispatch/native_backend.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "dispatch/registry.h"
+#include "dispatch/thresholds.h"
 #include "dispatch/tokenizer_codec.h"
 
 #ifndef LOCKSTEP_VERSION
@@ -59,6 +61,12 @@ std::string NativeBackend::version() const {
 std::vector<std::string> NativeBackend::capabilities() const {
     std::vector<std::string> caps = {"logits", "eval", "capture", "faults"};
     if (codec_) caps.insert(caps.begin(), "tokenize");
+    // Float weights are multiplied with float32 activations (kernels/activation_formats.h);
+    // quantized ones with quantized activations.
+    const auto& types = model_->weights().type_counts;
+    if (std::all_of(types.begin(), types.end(),
+                    [](const auto& t) { return t.first == "F32" || t.first == "F16" || t.first == "BF16"; }))
+        caps.push_back(kFloat32Arithmetic);
     return caps;
 }
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.weight_types import float_weights_only
 from lockstep.preflight import HF_INSTALL, check_packages
 
 NAME = "hf"
@@ -39,6 +40,12 @@ class HFBackend(_core.Backend):
             folder, dtype=torch.float32, attn_implementation="eager", **kwargs
         ).eval()
         self._byte_level = _is_byte_level(self._tokenizer)
+        # Every product in float32 on float32 weights (thresholds.h: a same-arithmetic pair with
+        # any other such backend). Weights of a quantized GGUF are dequantized first: engines
+        # that keep them quantized round the activations too, a cross-precision pair.
+        self._capabilities = ["logits", _core.FLOAT32_ARITHMETIC]
+        if path.is_file() and not float_weights_only(path):
+            self._capabilities.append(_core.DEQUANTIZED_FLOAT32)
 
     def name(self) -> str:
         return NAME
@@ -47,7 +54,7 @@ class HFBackend(_core.Backend):
         return self._version
 
     def capabilities(self) -> list[str]:
-        return ["logits"]
+        return list(self._capabilities)
 
     def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
         ids = self._tokenizer(text, add_special_tokens=add_special, split_special_tokens=not parse_special)["input_ids"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.weight_types import float_weights_only
 from lockstep.preflight import check_llama_cpp
 
 NAME = "llama.cpp"
@@ -36,6 +37,10 @@ class LlamaCppBackend(_core.Backend):
             type_k=cache_types[kv_cache], type_v=cache_types[kv_cache],
         )
         self._n_ctx = n_ctx
+        # ggml multiplies F32 weights with F32 activations; for F16 and quantized weights it first
+        # rounds the activations to F16 or 8 bits (src/dispatch/thresholds.h).
+        float32 = float_weights_only(model_path, ("F32",))
+        self._capabilities = ["logits"] + ([_core.FLOAT32_ARITHMETIC] if float32 else [])
 
     def name(self) -> str:
         return NAME
@@ -44,14 +49,27 @@ class LlamaCppBackend(_core.Backend):
         return f"llama-cpp-python {self._version} (KV cache {self._kv_cache})"
 
     def capabilities(self) -> list[str]:
-        return ["logits"]
+        return list(self._capabilities)
 
     def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
         ids = self._llm.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special)
         return np.asarray(ids, dtype=np.int32)
 
     def token_piece(self, token_id: int) -> bytes:
-        return self._llm.detokenize([token_id], special=True)
+        # Not Llama.detokenize: it reads each piece into a 32-byte buffer and returns b"" for
+        # longer pieces (SmolLM2 has whitespace runs of 33 bytes and more).
+        import ctypes
+
+        import llama_cpp
+
+        vocab = self._llm._model.vocab  # pinned llama-cpp-python: the model's llama_vocab pointer
+        size = 64
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_token_to_piece(vocab, llama_cpp.llama_token(token_id), buffer, size, 0, True)
+            if n >= 0:
+                return buffer.raw[:n]
+            size = -n  # the piece needs this many bytes
 
     def vocab_size(self) -> int:
         return self._llm.n_vocab()

@@ -11,19 +11,23 @@ from lockstep.exit_codes import ExitCode
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="GGUF file or Hugging Face model folder")
-    source = parser.add_mutually_exclusive_group(required=True)
+    # --model and a prompt are required unless --list-faults; checked in run() (exit 64).
+    parser.add_argument("--model", help="GGUF file or Hugging Face model folder")
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--prompt", help="a single user prompt")
     source.add_argument("--messages", metavar="FILE.json", help='a conversation: [{"role": ..., "content": ...}, ...]')
     parser.add_argument("--backend", default="both",
-                        help="native | llama.cpp | hf | both (native + llama.cpp) | all (+ hf) | a comma-separated list")
+                        help="native | llama.cpp | hf | both (native + llama.cpp) | all (+ hf) | a comma-separated "
+                             "list, reference first; NAME=PATH runs a backend on another model file "
+                             "(e.g. llama.cpp,llama.cpp=requantized.gguf)")
     parser.add_argument("--prompt-template", default="auto",
                         choices=["auto", "raw", "instruct", "llama3-chat", "chatml", "jinja"])
     parser.add_argument("--chat-template", metavar="FILE", help="a Jinja chat template to render instead of the model's")
     parser.add_argument("--system-prompt")
     parser.add_argument("--steps", type=int, default=0, help="also decode N tokens greedily (teacher-forced and free)")
     parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a divergence threshold (min_cosine, max_nmse, max_kl, top1_margin)")
+                        help="override a divergence threshold (min_cosine, max_nmse, max_kl, top1_margin) in both "
+                             "bands, or in one as BAND.NAME (BAND: same-arithmetic, cross-precision)")
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--format", choices=["text", "json"], default="text")
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from lockstep import FormatError
     from lockstep.backends import BackendUnavailable
     from lockstep.cli import UsageError
-    from lockstep.crossval import crossval
+    from lockstep.crossval import BackendLoadError, crossval, resolve_thresholds
     from lockstep.report_text import print_report
     from lockstep.templates import TemplateError, load_messages
 
@@ -49,13 +53,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}\t{description}")
         return ExitCode.OK
     try:
+        if args.model is None or (args.prompt is None and args.messages is None):
+            raise UsageError("--model and one of --prompt / --messages are required")
         thresholds = _parse_thresholds(args.threshold)
-    except UsageError as error:
+        resolve_thresholds(thresholds)
+        backends = _parse_backends(args.backend)
+        if args.steps < 0 or args.top_k < 1:
+            raise UsageError("--steps must be >= 0 and --top-k >= 1")
+    except (UsageError, ValueError) as error:
         print(f"lockstep crossval: error: {error}", file=sys.stderr)
-        return ExitCode.USAGE
-    backends = args.backend if args.backend in ("both", "all") else [b.strip() for b in args.backend.split(",")]
-    if isinstance(backends, list) and len(backends) < 2:
-        print("lockstep crossval: error: --backend needs two or more backends (or both / all)", file=sys.stderr)
         return ExitCode.USAGE
     try:
         messages = load_messages(args.messages) if args.messages else None
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     except TemplateError as error:
         print(f"lockstep crossval: {error}", file=sys.stderr)
         return ExitCode.TEMPLATE_ERROR
-    except (FormatError, FileNotFoundError, IsADirectoryError) as error:
+    except (FormatError, FileNotFoundError, IsADirectoryError, BackendLoadError) as error:
         print(f"lockstep crossval: bad model file: {error}", file=sys.stderr)
         return ExitCode.BAD_MODEL_FILE
     if args.out:
@@ -83,16 +89,32 @@ def run(args: argparse.Namespace) -> int:
 
 def _parse_thresholds(items: list[str]) -> dict[str, float]:
     from lockstep.cli import UsageError
-    from lockstep.crossval import default_thresholds
 
-    known = default_thresholds()
     out = {}
     for item in items:
         name, _, value = item.partition("=")
-        if name not in known or not value:
-            raise UsageError(f"--threshold takes NAME=VALUE with NAME one of {', '.join(known)}; got {item!r}")
+        if not name or not value:
+            raise UsageError(f"--threshold takes NAME=VALUE (or BAND.NAME=VALUE); got {item!r}")
         try:
             out[name] = float(value)
         except ValueError:
             raise UsageError(f"--threshold {name}: {value!r} is not a number") from None
     return out
+
+
+def _parse_backends(text: str) -> str | list[str]:
+    from lockstep.cli import UsageError
+    from lockstep.crossval import BackendSpec
+
+    if text in ("both", "all"):
+        return text
+    specs = [item.strip() for item in text.split(",")]
+    if len(specs) < 2:
+        raise UsageError("--backend needs two or more backends (or both / all)")
+    from lockstep import _core
+
+    for spec in specs:
+        name = BackendSpec.parse(spec).name  # raises ValueError on an empty name or path
+        if name not in _core.backend_names():
+            raise UsageError(f"unknown backend {name!r}; known: {', '.join(_core.backend_names())}")
+    return specs
