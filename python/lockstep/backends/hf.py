@@ -26,6 +26,7 @@ class HFBackend(_core.Backend):
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        transformers.utils.logging.disable_progress_bar()  # stderr carries lockstep's report
         path = Path(model_path)
         if path.is_file():  # a GGUF file
             folder, kwargs = str(path.parent), {"gguf_file": path.name}
