@@ -42,6 +42,16 @@ std::vector<TokenId> ids_from(const py::handle& ids) {
 
 py::object optional_id(TokenId id) { return id == tokenizer::kNoToken ? py::object(py::none()) : py::int_(id); }
 
+// Encodes without the GIL: the tokenizer is immutable, and the text is our own copy.
+py::array_t<int32_t> encode_released(const Tokenizer& t, const std::string& utf8, bool add_special, bool parse_special) {
+    std::vector<TokenId> ids;
+    {
+        py::gil_scoped_release release;
+        ids = t.encode(utf8, add_special, parse_special);
+    }
+    return to_array(std::move(ids));
+}
+
 }  // namespace
 
 void register_tokenizer(py::module_& m) {
@@ -66,24 +76,13 @@ void register_tokenizer(py::module_& m) {
                     utf8.assign(PyBytes_AS_STRING(bytes), static_cast<size_t>(PyBytes_GET_SIZE(bytes)));
                     Py_DECREF(bytes);
                 }
-                std::vector<TokenId> ids;
-                {
-                    py::gil_scoped_release release;
-                    ids = t.encode(utf8, add_special, parse_special);
-                }
-                return to_array(std::move(ids));
+                return encode_released(t, utf8, add_special, parse_special);
             },
             py::arg("text"), py::arg("add_special") = false, py::arg("parse_special") = false)
         .def(
             "encode_bytes",
             [](const Tokenizer& t, const py::bytes& text, bool add_special, bool parse_special) {
-                std::string utf8 = text;
-                std::vector<TokenId> ids;
-                {
-                    py::gil_scoped_release release;
-                    ids = t.encode(utf8, add_special, parse_special);
-                }
-                return to_array(std::move(ids));
+                return encode_released(t, std::string(text), add_special, parse_special);
             },
             py::arg("text"), py::arg("add_special") = false, py::arg("parse_special") = false)
         .def(
