@@ -376,6 +376,7 @@ def test_exit_5_backend_cannot_load_its_file(files):
     (["--model", "m.gguf", "--prompt", "x", "--format", "yaml"], "invalid choice"),
     (["--model", "m.gguf", "--prompt", "x", "--prompt-template", "alpaca"], "invalid choice"),
     (["--model", "m.gguf", "--prompt", "x", "--no-such-flag"], "unrecognized arguments"),
+    (["--model", "m.gguf", "--prompt", "x", "--backend", "both", "--inject-fault", "nope"], "unknown fault 'nope'"),
 ])
 def test_exit_64_usage_errors(args, message):
     result = cli(*args)

@@ -60,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
         backends = _parse_backends(args.backend)
         if args.steps < 0 or args.top_k < 1:
             raise UsageError("--steps must be >= 0 and --top-k >= 1")
+        if args.inject_fault:
+            from lockstep.faults import check_fault
+
+            check_fault(args.inject_fault)  # ValueError naming the known faults
     except (UsageError, ValueError) as error:
         print(f"lockstep crossval: error: {error}", file=sys.stderr)
         return ExitCode.USAGE
