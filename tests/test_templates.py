@@ -126,3 +126,19 @@ def test_bad_conversations_are_template_errors():
         render(conversation(prompt="x"), "jinja")
     with pytest.raises(TemplateError, match="unknown template"):
         render(conversation(prompt="x"), "alpaca")
+
+
+@pytest.mark.parametrize("name", ["llama", "llama3", "mistral", "qwen2"])
+def test_folder_hints_know_whether_the_tokenizer_adds_bos(name):
+    """BOS added by tokenizer.json's post-processor (no add_bos_token in tokenizer_config.json)
+    counts as added, as transformers' tokenizer does it."""
+    from pathlib import Path
+
+    from lockstep.synthetic import tiny_model
+    from lockstep.tokenizer_hints import tokenizer_hints
+
+    transformers = pytest.importorskip("transformers")
+    folder = tiny_model(name)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    adds_bos = tokenizer.bos_token_id is not None and tokenizer("hello")["input_ids"][0] == tokenizer.bos_token_id
+    assert tokenizer_hints(Path(folder))[0].add_bos == adds_bos

@@ -62,9 +62,22 @@ def _from_hf_folder(folder: Path) -> tuple[TokenizerHints, str | None]:
         template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
     hints = TokenizerHints(
         bos_token=_token_text(config.get("bos_token")), eos_token=_token_text(config.get("eos_token")),
-        add_bos=bool(config.get("add_bos_token", False)), special_tokens=special,
+        add_bos=_folder_adds_bos(folder, config), special_tokens=special,
     )
     return hints, template if isinstance(template, str) else None
+
+
+def _folder_adds_bos(folder: Path, config: dict) -> bool:
+    """Whether encoding with special tokens starts with BOS: tokenizer_config.json's
+    add_bos_token, else what lockstep's tokenizer reads from tokenizer.json (its
+    post-processor's template, as transformers applies it)."""
+    if "add_bos_token" in config:
+        return bool(config["add_bos_token"])
+    if not (folder / "tokenizer.json").is_file():
+        return False
+    from lockstep.tokenizer import Tokenizer
+
+    return bool(Tokenizer.from_file(folder / "tokenizer.json").add_bos)
 
 
 def _read_json(path: Path) -> dict:
