@@ -17,11 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gguf
 import numpy as np
 import pytest
 
 import crossval_models as models
+from crossval_cli import crossval_cli as cli
+from crossval_cli import lockstep_path
 import lockstep
 from lockstep import _core
 from lockstep.crossval import crossval, prepare_backend
@@ -77,14 +78,6 @@ def files(tmp_path_factory) -> dict[str, Path]:
     (root / "garbage.gguf").write_bytes(b"GGUF" + bytes(range(256)) * 4)
     out["truncated"], out["garbage"] = root / "truncated.gguf", root / "garbage.gguf"
     return out
-
-
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python -m lockstep crossval ...`` in a fresh interpreter, as a user runs it."""
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")])}
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "lockstep", "crossval", *map(str, args)], capture_output=True,
-                          text=True, env=environment, timeout=timeout)
 
 
 def report_of(result: subprocess.CompletedProcess) -> dict:
@@ -272,7 +265,7 @@ def hidden_llama_cpp(tmp_path) -> dict[str, str]:
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(HIDE_LLAMA_CPP)
-    return {"PYTHONPATH": os.pathsep.join([str(shim), str(ROOT / "python")])}
+    return {"PYTHONPATH": lockstep_path(shim)}
 
 
 def test_exit_3_backend_hidden_from_import(files, hidden_llama_cpp):

@@ -6,12 +6,10 @@ synthetic zoo passes — no false alarm — in every format the backends share."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from crossval_cli import crossval_cli as cli
 
 from lockstep.crossval import crossval
 
@@ -21,7 +19,6 @@ from lockstep import synthetic  # noqa: E402
 from lockstep.convert import convert  # noqa: E402
 from lockstep.faults import fault_names  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 TEXT = "The capital of France is Paris, and the capital of Italy is Rome."
 # fault -> (zoo model, first diverging position, first (layer, capture point)); "middle" is
 # n_layer // 2 = 1 of the zoo's two layers. Why those positions: at position 0 the rotary angle
@@ -63,12 +60,6 @@ def converted(zoo, tmp_path_factory):
         return done[name, out_type]
 
     return get
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "lockstep", "crossval", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=900)
 
 
 def test_every_fault_of_the_catalogue_is_covered():

@@ -5,26 +5,17 @@ right precision class; three backends triangulate; an injected fault is named an
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from crossval_cli import crossval_cli as cli
 
 import lockstep
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("transformers")
 
-ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "What is the capital of France?"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "lockstep", "crossval", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=900)
 
 
 @pytest.fixture(scope="module")
