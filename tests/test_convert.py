@@ -42,27 +42,6 @@ RUNNABLE = ["llama", "llama3", "mistral", "qwen2", "bitnet"]  # llama.cpp has no
 TERNARY_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
-@pytest.fixture(scope="session")
-def zoo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("zoo")
-    return lambda name: synthetic.tiny_model(name, root / name)
-
-
-@pytest.fixture(scope="session")
-def converted(zoo, tmp_path_factory):
-    root = tmp_path_factory.mktemp("gguf")
-    done: dict[tuple[str, str], Path] = {}
-
-    def get(name: str, out_type: str) -> Path:
-        if (name, out_type) not in done:
-            path = root / f"{name}-{out_type}.gguf"
-            convert(zoo(name), path, out_type)
-            done[name, out_type] = path
-        return done[name, out_type]
-
-    return get
-
-
 def config_of(folder: Path) -> dict:
     return json.loads((folder / "config.json").read_text())
 

@@ -6,7 +6,6 @@ synthetic zoo passes — no false alarm — in every format the backends share."
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from crossval_cli import crossval_cli as cli
@@ -16,7 +15,6 @@ from lockstep.crossval import crossval
 pytest.importorskip("transformers")
 llama_cpp = pytest.importorskip("llama_cpp")
 from lockstep import synthetic  # noqa: E402
-from lockstep.convert import convert  # noqa: E402
 from lockstep.faults import fault_names  # noqa: E402
 
 TEXT = "The capital of France is Paris, and the capital of Italy is Rome."
@@ -40,26 +38,6 @@ TWO_LAYER_FLOAT32 = ["--threshold", "min_cosine=0.99999", "--threshold", "max_nm
 LLAMA_CPP_RUNS = ["llama", "llama3", "mistral", "qwen2", "bitnet"]  # llama.cpp has no bitnet-b1.58 graph
 # transformers' GGUF loader has no bitnet, and refuses the converter's mistral files.
 HF_READS_GGUF = ["llama", "llama3", "qwen2"]
-
-
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("zoo")
-    return lambda name: synthetic.tiny_model(name, root / name)
-
-
-@pytest.fixture(scope="module")
-def converted(zoo, tmp_path_factory):
-    root = tmp_path_factory.mktemp("gguf")
-    done: dict[tuple[str, str], Path] = {}
-
-    def get(name: str, out_type: str) -> Path:
-        if (name, out_type) not in done:
-            done[name, out_type] = root / f"{name}-{out_type}.gguf"
-            convert(zoo(name), done[name, out_type], out_type)
-        return done[name, out_type]
-
-    return get
 
 
 def test_every_fault_of_the_catalogue_is_covered():
