@@ -2,7 +2,7 @@
 
 On the same GGUF file and thread count, runs interleaved (native, llama.cpp, native, ...),
 median of the repeats, ratio native / llama.cpp. Models: the default SmolLM2-135M (Q4_1) and
-the TinyLlama-1.1B shape with random weights (lockstep.synthetic.full_shape, converted with
+the TinyLlama-1.1B shape with random weights (lockstep.zoo.synthetic.full_shape, converted with
 lockstep convert to F16, Q8_0 and Q4_0; several GB, built once into the synthetic cache).
 
 pp512: 512 prompt tokens evaluated in one batch from an empty context (logits of the last).
@@ -37,8 +37,8 @@ def model_path(name: str) -> Path:
     out_type = name.removeprefix("tinyllama-")
     if out_type not in TINYLLAMA_TYPES:
         raise SystemExit(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    from lockstep.convert import convert
-    from lockstep.synthetic import full_shape
+    from lockstep.conversion.convert import convert
+    from lockstep.zoo.synthetic import full_shape
 
     folder = full_shape("tinyllama-1.1b", dtype="float16")
     path = folder / f"model-{out_type}.gguf"

@@ -13,7 +13,7 @@ Faults (should be flagged): a second GGUF with one defect, run on llama.cpp agai
 file (same arithmetic) and, for SmolLM2, against hf on the clean file (cross-precision):
   rope layout swapped in every layer / in one layer; RMSNorm epsilon ×100; one layer's
   weights perturbed by 1% (tiny F32) or one layer's norm weights by 1% (SmolLM2).
-The native engine: clean against llama.cpp and hf, and its injectable faults (lockstep.faults)
+The native engine: clean against llama.cpp and hf, and its injectable faults (lockstep.backends.faults)
 against llama.cpp on the tiny F32 model and on SmolLM2.
 
 Usage: python benchmarks/measure_thresholds.py [--quick] [--skip-f32-smollm2] [--json FILE]
@@ -40,7 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import crossval_models as models  # noqa: E402  (tests/crossval_models.py: tiny GGUF writer, file edits)
 
 import lockstep  # noqa: E402
-from lockstep.crossval import PreparedBackend, crossval, default_thresholds, prepare_backend  # noqa: E402
+from lockstep.dispatch.crossval import crossval# noqa: E402
+from lockstep.dispatch.specs import PreparedBackend, prepare_backend
+from lockstep.dispatch.thresholds import default_thresholds
 
 # (template, prompt or messages). "auto" renders the model's chat template (SmolLM2's own, or
 # ChatML from the tiny models' vocabulary); "raw" feeds the text as is.
@@ -189,7 +191,7 @@ def main() -> int:
     native_tiny = prepare_backend("native", tiny)
     record(Case("tiny F32: native vs llama.cpp", "clean", clean_tiny, native_tiny, tiny))
     record(Case("tiny F32: native vs hf", "clean", prepare_backend("hf", tiny), native_tiny, tiny))
-    from lockstep.faults import fault_names
+    from lockstep.backends.faults import fault_names
 
     for fault in fault_names():
         if fault in NOT_LOGIT_FAULTS:

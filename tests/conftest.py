@@ -10,8 +10,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def zoo(tmp_path_factory):
-    """zoo(name) -> the Hugging Face folder of tiny zoo model `name` (lockstep.synthetic.TINY)."""
-    from lockstep import synthetic
+    """zoo(name) -> the Hugging Face folder of tiny zoo model `name` (lockstep.zoo.synthetic.TINY)."""
+    from lockstep.zoo import synthetic
 
     root = tmp_path_factory.mktemp("zoo")
     return lambda name: synthetic.tiny_model(name, root / name)
@@ -20,7 +20,7 @@ def zoo(tmp_path_factory):
 @pytest.fixture(scope="session")
 def converted(zoo, tmp_path_factory):
     """converted(name, out_type) -> that zoo model written by lockstep convert as GGUF `out_type`."""
-    from lockstep.convert import convert
+    from lockstep.conversion.convert import convert
 
     root = tmp_path_factory.mktemp("gguf")
     done: dict[tuple[str, str], Path] = {}

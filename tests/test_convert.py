@@ -24,10 +24,10 @@ import torch
 import transformers
 from safetensors.numpy import load_file
 
-from lockstep import synthetic
-from lockstep.cli import main
-from lockstep.convert import ConvertError, UnsupportedTypeError, convert
-
+from lockstep.zoo import synthetic
+from lockstep.cli.main import main
+from lockstep.conversion.convert import convert
+from lockstep.errors import ConvertError, UnsupportedTypeError
 Q = gguf.GGMLQuantizationType
 # Digits in runs, contractions, repeated spaces, a newline and non-ASCII text: the cases where
 # the pre-tokenizers differ.
@@ -297,7 +297,7 @@ def i2_s_values(raw: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def test_i2_s_holds_the_ternary_weights_in_bitnet_cpp_layout(zoo, converted):
-    from lockstep import gguf as lockstep_gguf  # gguf.GGUFReader rejects type id 36
+    from lockstep.formats import gguf as lockstep_gguf  # gguf.GGUFReader rejects type id 36
 
     folder = zoo("bitnet")
     model = lockstep_gguf.open(converted("bitnet", "i2_s"))

@@ -25,8 +25,8 @@ from crossval_cli import crossval_cli as cli
 from crossval_cli import lockstep_path
 import lockstep
 from lockstep import _core
-from lockstep.crossval import crossval, prepare_backend
-
+from lockstep.dispatch.crossval import crossval
+from lockstep.dispatch.specs import prepare_backend
 llama_cpp = pytest.importorskip("llama_cpp")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,7 +278,7 @@ def test_exit_3_backend_hidden_from_import(files, hidden_llama_cpp):
 def test_exit_3_api_raises_backend_unavailable(files, hidden_llama_cpp):
     code = (
         "import sys\n"
-        "from lockstep.crossval import crossval\n"
+        "from lockstep.dispatch.crossval import crossval\n"
         "from lockstep.backends import BackendUnavailable\n"
         "try:\n"
         f"    crossval({str(files['base'])!r}, 'Hi', backends=['hf', 'llama.cpp'])\n"
@@ -317,8 +317,7 @@ def test_exit_4_template_raise_exception(files, tmp_path):
 
 
 def test_exit_4_api_and_bad_messages(files, tmp_path):
-    from lockstep.templates import TemplateError
-
+    from lockstep.errors import TemplateError
     no_template = models.write_tiny_llama(tmp_path / "no-template.gguf")
     with pytest.raises(TemplateError, match="the model has none embedded"):
         crossval(no_template, "Hi", backends=["llama.cpp", "llama.cpp"], template="jinja")

@@ -130,7 +130,7 @@ def test_every_instruction_set_gives_the_same_logits(hf_folder):
 
 def capture_with_hooks(model, ids: np.ndarray) -> dict[str, np.ndarray]:
     """The same named points, read from transformers' modules with forward hooks."""
-    points: dict[str, list] = {name: [] for name in lockstep.native.CAPTURE_POINTS}
+    points: dict[str, list] = {name: [] for name in lockstep.backends.native.CAPTURE_POINTS}
     hooks = []
     for layer in model.model.layers:
         hooks += [
@@ -151,7 +151,7 @@ def capture_with_hooks(model, ids: np.ndarray) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("name", ["llama", "bitnet"])
 def test_captured_layers_match_transformers(hf_folder, name):
     folder, ids = hf_folder(name), token_ids(seed=5, n=20)
-    logits, captured = lockstep.NativeModel(folder).logits(ids, capture=list(lockstep.native.CAPTURE_POINTS))
+    logits, captured = lockstep.NativeModel(folder).logits(ids, capture=list(lockstep.backends.native.CAPTURE_POINTS))
     reference = capture_with_hooks(
         transformers.AutoModelForCausalLM.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32), ids)
     assert set(captured) == set(reference)

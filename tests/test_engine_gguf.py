@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import lockstep
-from lockstep.convert import convert
-from lockstep.synthetic import TINY, tiny_model
+from lockstep.conversion.convert import convert
+from lockstep.zoo.synthetic import TINY, tiny_model
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import lockstep
-from lockstep import faults
-from lockstep.native import CAPTURE_POINTS
+from lockstep.backends import faults
+from lockstep.backends.native import CAPTURE_POINTS
 
 pytest.importorskip("transformers")
-from lockstep.synthetic import tiny_model  # noqa: E402
+from lockstep.zoo.synthetic import tiny_model  # noqa: E402
 
 N_TOKENS = 24
 RELATIVE = 1e-5  # a difference counts when above this fraction of the clean values' largest magnitude
@@ -119,7 +119,7 @@ def test_bos_dropped_leaves_out_the_bos_the_vocabulary_asks_for():
 
 @pytest.mark.parametrize("fault", LOGIT_FAULTS + ["stale-kv-after-reset"])
 def test_crossval_flags_the_fault_against_transformers(fault):
-    from lockstep.crossval import crossval
+    from lockstep.dispatch.crossval import crossval
 
     zoo, position, _ = EXPECTED.get(fault, ("llama3", 0, None))
     text = "The capital of France is Paris, and the capital of Italy is Rome."
@@ -138,8 +138,8 @@ def test_crossval_flags_the_fault_against_transformers(fault):
 def test_crossval_stops_a_dropped_bos_at_the_token_gate(tmp_path):
     """llama.cpp on the zoo model converted to GGUF, whose vocabulary asks for BOS."""
     pytest.importorskip("llama_cpp")
-    from lockstep.convert import convert
-    from lockstep.crossval import crossval
+    from lockstep.conversion.convert import convert
+    from lockstep.dispatch.crossval import crossval
 
     gguf_path = tmp_path / "llama3.gguf"
     convert(tiny_model("llama3"), gguf_path, "f32")
@@ -156,7 +156,7 @@ def test_crossval_stops_a_dropped_bos_at_the_token_gate(tmp_path):
 
 @pytest.mark.parametrize("zoo", ["llama3", "bitnet-b1.58"])
 def test_crossval_of_the_clean_engine_passes(zoo):
-    from lockstep.crossval import crossval
+    from lockstep.dispatch.crossval import crossval
 
     report = crossval(tiny_model(zoo), "The capital of France is Paris.", backends=("hf", "native"), template="raw",
                       n_threads=1, steps=2, thresholds=FLOAT32_THRESHOLDS)

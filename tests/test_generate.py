@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import lockstep
-from lockstep.generate import Utf8Stream, generate_ids, pick_token
+from lockstep.backends.generate import generate_ids, pick_token
+from lockstep.text.utf8_stream import Utf8Stream
 
 PROMPT = "The capital of France is"
 
@@ -48,7 +49,7 @@ def test_cli_greedy_text_is_llamacpps_on_the_default_model():
 def test_greedy_tokens_are_transformers_greedy_on_a_zoo_model():
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    from lockstep.synthetic import tiny_model
+    from lockstep.zoo.synthetic import tiny_model
 
     path = tiny_model("qwen2")
     model = lockstep.load(path, n_threads=1)
@@ -63,7 +64,7 @@ def test_greedy_tokens_are_transformers_greedy_on_a_zoo_model():
 
 def test_seeded_sampling_repeats_and_depends_on_the_seed():
     pytest.importorskip("transformers")
-    from lockstep.synthetic import tiny_model
+    from lockstep.zoo.synthetic import tiny_model
 
     model = lockstep.load(tiny_model("llama"), n_threads=1)
     ids = model.tokenize(PROMPT)
@@ -102,7 +103,7 @@ def test_stream_never_cuts_a_character():
 
 def test_streamed_text_is_the_detokenized_ids():
     pytest.importorskip("transformers")
-    from lockstep.synthetic import tiny_model
+    from lockstep.zoo.synthetic import tiny_model
 
     model = lockstep.load(tiny_model("llama"), n_threads=1)
     pieces = list(model.generate("Emoji: 😀", max_tokens=30, temperature=2.0, seed=5))
@@ -113,7 +114,7 @@ def test_streamed_text_is_the_detokenized_ids():
 
 def test_bad_arguments():
     pytest.importorskip("transformers")
-    from lockstep.synthetic import tiny_model
+    from lockstep.zoo.synthetic import tiny_model
 
     model = lockstep.load(tiny_model("llama"), n_threads=1)
     with pytest.raises(ValueError, match="temperature"):

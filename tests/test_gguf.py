@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import lockstep
-from lockstep import gguf as ls_gguf
+from lockstep.formats import gguf as ls_gguf
 
 VT = gguf.GGUFValueType
 QT = gguf.GGMLQuantizationType

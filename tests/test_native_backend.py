@@ -9,7 +9,7 @@ import pytest
 
 import lockstep
 from lockstep import _core
-from lockstep.crossval import crossval
+from lockstep.dispatch.crossval import crossval
 
 PROMPT = "The capital of France is Paris; 1234 apples, naïve café 😀!"
 
@@ -17,7 +17,7 @@ PROMPT = "The capital of France is Paris; 1234 apples, naïve café 😀!"
 @pytest.fixture(scope="module")
 def zoo_llama3():
     pytest.importorskip("transformers")
-    from lockstep.synthetic import tiny_model
+    from lockstep.zoo.synthetic import tiny_model
 
     return tiny_model("llama3")
 
@@ -82,17 +82,3 @@ def test_bad_model_file_is_a_format_error(tmp_path):
     bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 8)
     with pytest.raises(lockstep.FormatError):
         _core.create_backend("native", str(bad), 1, "")
-
-
-def test_without_a_text_codec_tokenize_says_so(zoo_llama3):
-    from lockstep import native_text
-
-    _core.set_native_text_codec(None)
-    try:
-        backend = _core.create_backend("native", str(zoo_llama3), 1, "")
-        assert "tokenize" not in backend.capabilities()
-        with pytest.raises(RuntimeError, match="native: no tokenizer is available"):
-            crossval(zoo_llama3, PROMPT, backends=("native", "hf"), template="raw", n_threads=1)
-    finally:
-        native_text.install()
-    assert "tokenize" in _core.create_backend("native", str(zoo_llama3), 1, "").capabilities()

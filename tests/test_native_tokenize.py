@@ -60,7 +60,7 @@ def test_the_model_and_its_tokenizer_agree_on_the_vocabulary(smollm2):
 @pytest.mark.parametrize("name", ["llama", "llama3"])  # without BOS (SmolLM2-like), with BOS (Llama 3-like)
 def test_hf_folder_model_tokenizes_like_transformers(name):
     transformers = pytest.importorskip("transformers")
-    from lockstep import synthetic
+    from lockstep.zoo import synthetic
 
     folder = synthetic.tiny_model(name)
     model = lockstep.load(folder, backend="native", n_threads=1)

@@ -23,9 +23,9 @@ from inspect_models import (
 )
 
 import lockstep
-from lockstep.backend_support import LLAMA_CPP_PINNED_VERSION, TRANSFORMERS_GGML_TYPES, TRANSFORMERS_GGUF_ARCHITECTURES
+from lockstep.routing.support import LLAMA_CPP_PINNED_VERSION, TRANSFORMERS_GGML_TYPES, TRANSFORMERS_GGUF_ARCHITECTURES
 from lockstep.inspection.model_info import ModelInfo, TensorTypeStat
-from lockstep.preflight import HF_INSTALL, LLAMA_CPP_INSTALL, check_hf, check_llama_cpp, check_native
+from lockstep.routing.preflight import HF_INSTALL, LLAMA_CPP_INSTALL, check_hf, check_llama_cpp, check_native
 
 REPO = Path(__file__).parents[1]
 Q = gguf.GGMLQuantizationType

@@ -21,7 +21,7 @@ import safetensors.torch
 import torch
 
 import lockstep
-from lockstep import safetensors as ls_safetensors
+from lockstep.formats import safetensors as ls_safetensors
 
 # ---------------------------------------------------------------------------------------
 # Well-formed files: every tensor as the reference reads it

@@ -1,41 +1,47 @@
-"""lockstep: run one language model on several inference backends and compare them token by token."""
+"""lockstep: run one language model on several inference backends and compare them token by token.
 
-from lockstep._core import FormatError
-from lockstep.compare import LogitComparison, compare_logits
-from lockstep.ggml_types import GGMLTypeInfo, ggml_type
-from lockstep.loading import load
-from lockstep.models import default_model_path
-from lockstep.native import NativeModel
-from lockstep import gguf, safetensors
-from lockstep.quant import dequantize, quantize
-from lockstep.inspect import ModelInfo, inspect
-from lockstep.route import Route, RouteError, route
-from lockstep.tokenizer import Tokenizer
-# The function shadows its module's name on the package; import other names from
-# lockstep.crossval with `from lockstep.crossval import ...`.
-from lockstep.crossval import CrossvalReport, crossval
+The public API only; the pipeline's stages are the subpackages (docs/architecture.md):
+formats -> text -> inspection -> routing -> backends -> dispatch -> conversion, zoo -> cli.
+"""
+
+from lockstep.errors import BackendUnavailable, FormatError, RouteError, TemplateError
+from lockstep.formats import gguf, safetensors
+from lockstep.formats.ggml_types import GGMLTypeInfo, ggml_type
+from lockstep.formats.quant import dequantize, quantize
+from lockstep.text.tokenizer import Tokenizer
+from lockstep.inspection.model_info import ModelInfo
+from lockstep.routing.inspect import inspect
+from lockstep.routing.route import Route, route
+from lockstep.backends.native import NativeModel
+from lockstep.backends.loading import load
+from lockstep.dispatch.metrics import LogitComparison, compare_logits
+from lockstep.dispatch.report import CrossvalReport
+from lockstep.dispatch.crossval import crossval
+from lockstep.zoo.known_models import default_model_path
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendUnavailable",
     "CrossvalReport",
     "FormatError",
-    "LogitComparison",
-    "compare_logits",
-    "crossval",
     "GGMLTypeInfo",
+    "LogitComparison",
     "ModelInfo",
+    "NativeModel",
     "Route",
     "RouteError",
+    "TemplateError",
+    "Tokenizer",
+    "compare_logits",
+    "crossval",
     "default_model_path",
     "dequantize",
     "ggml_type",
-    "load",
-    "NativeModel",
     "gguf",
-    "quantize",
     "inspect",
+    "load",
+    "quantize",
     "route",
     "safetensors",
-    "Tokenizer",
 ]

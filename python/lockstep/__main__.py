@@ -1,5 +1,5 @@
 import sys
 
-from lockstep.cli import main
+from lockstep.cli.main import main
 
 sys.exit(main())

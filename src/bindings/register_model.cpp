@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/register.h"
+#include "dispatch/native_backend.h"
 #include "model/session.h"
 
 namespace py = pybind11;
@@ -122,7 +123,14 @@ void register_model(py::module_& m) {
         .def("reset", [](NativeModel& self) { self.session.reset(); })
         .def_property_readonly("n_past", [](const NativeModel& self) { return self.session.n_past(); })
         .def_property_readonly("n_ctx", [](const NativeModel& self) { return self.session.n_ctx(); })
-        .def("info", &info);
+        .def("info", &info)
+        .def("version", [](const NativeModel& self) { return dispatch::native_version(*self.model); })
+        .def(
+            "capabilities",
+            [](const NativeModel& self, bool has_tokenizer) {
+                return dispatch::native_capabilities(*self.model, has_tokenizer);
+            },
+            py::arg("has_tokenizer"));
 }
 
 }  // namespace lockstep::bindings

@@ -52,23 +52,27 @@ NativeBackend::NativeBackend(const std::string& model_path, const BackendOptions
     if (factory) codec_ = factory(model_path);
 }
 
-std::string NativeBackend::version() const {
-    std::string v = engine_version() + " (" + std::string(kernels::isa_name(model_->kernels().isa)) + ")";
-    if (model_->fault() != model::Fault::None) v += " with fault " + std::string(model::fault_name(model_->fault()));
+std::string native_version(const model::Model& model) {
+    std::string v = engine_version() + " (" + std::string(kernels::isa_name(model.kernels().isa)) + ")";
+    if (model.fault() != model::Fault::None) v += " with fault " + std::string(model::fault_name(model.fault()));
     return v;
 }
 
-std::vector<std::string> NativeBackend::capabilities() const {
+std::vector<std::string> native_capabilities(const model::Model& model, bool has_tokenizer) {
     std::vector<std::string> caps = {"logits", "eval", "capture", "faults"};
-    if (codec_) caps.insert(caps.begin(), "tokenize");
+    if (has_tokenizer) caps.insert(caps.begin(), "tokenize");
     // Float weights are multiplied with float32 activations (kernels/activation_formats.h);
     // quantized ones with quantized activations.
-    const auto& types = model_->weights().type_counts;
+    const auto& types = model.weights().type_counts;
     if (std::all_of(types.begin(), types.end(),
                     [](const auto& t) { return t.first == "F32" || t.first == "F16" || t.first == "BF16"; }))
         caps.push_back(kFloat32Arithmetic);
     return caps;
 }
+
+std::string NativeBackend::version() const { return native_version(*model_); }
+
+std::vector<std::string> NativeBackend::capabilities() const { return native_capabilities(*model_, codec_ != nullptr); }
 
 TextCodec& NativeBackend::codec() {
     if (!codec_)

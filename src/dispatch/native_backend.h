@@ -65,6 +65,11 @@ private:
     std::shared_ptr<TextCodec> codec_;
 };
 
+// What the native engine on `model` reports as its version and capabilities, wherever it is
+// used: the dispatcher's backend and the Python NativeModel give the same answer.
+std::string native_version(const model::Model& model);
+std::vector<std::string> native_capabilities(const model::Model& model, bool has_tokenizer);
+
 // The native backend's registry entry: always available, version = lockstep's.
 BackendFactory native_backend_factory();
 void register_native_backend();

@@ -1,7 +1,7 @@
-"""Inference backends. Each registers itself with the C++ dispatcher under its name; the
-dispatcher treats them all alike.
+"""Inference backends, each behind lockstep.backends.protocol.Model. Importing this package
+registers the Python ones with the C++ dispatcher, which treats them all alike.
 
-- ``native``: lockstep's own C++ engine (registered from C++).
+- ``native``: lockstep's own C++ engine (registered from C++; NativeModel is its Python face).
 - ``llama.cpp``: llama.cpp through llama-cpp-python (:mod:`lockstep.backends.llamacpp`).
 - ``hf``: Hugging Face transformers, float32, eager attention (:mod:`lockstep.backends.hf`).
 """
@@ -9,9 +9,6 @@ dispatcher treats them all alike.
 from __future__ import annotations
 
 from lockstep.backends import hf, llamacpp
-from lockstep.preflight import BackendUnavailable, check_backend
 
 llamacpp.register()
 hf.register()
-
-__all__ = ["BackendUnavailable", "check_backend"]

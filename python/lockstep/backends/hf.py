@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.reference_logs import import_reference, verbose
 from lockstep.backends.weight_types import float_weights_only
-from lockstep.preflight import HF_INSTALL, check_packages
+from lockstep.routing.preflight import HF_INSTALL, check_packages
 
 NAME = "hf"
 
@@ -22,11 +23,13 @@ class HFBackend(_core.Backend):
     def __init__(self, model_path: str | os.PathLike, n_threads: int | None = None):
         _core.Backend.__init__(self)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub
-        import torch
-        import transformers
+        torch = import_reference(NAME, "torch", HF_INSTALL)
+        transformers = import_reference(NAME, "transformers", HF_INSTALL)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        transformers.utils.logging.disable_progress_bar()  # stderr carries lockstep's report
+        if not verbose():  # stderr carries lockstep's report
+            transformers.utils.logging.disable_progress_bar()
+            transformers.utils.logging.set_verbosity_error()
         path = Path(model_path)
         if path.is_file():  # a GGUF file
             folder, kwargs = str(path.parent), {"gguf_file": path.name}
@@ -57,7 +60,7 @@ class HFBackend(_core.Backend):
     def capabilities(self) -> list[str]:
         return list(self._capabilities)
 
-    def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
+    def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> np.ndarray:
         ids = self._tokenizer(text, add_special_tokens=add_special, split_special_tokens=not parse_special)["input_ids"]
         return np.asarray(ids, dtype=np.int32)
 
@@ -72,6 +75,11 @@ class HFBackend(_core.Backend):
         if token.startswith("<0x") and token.endswith(">") and len(token) == 6:  # SentencePiece byte fallback
             return bytes([int(token[3:5], 16)])
         return token.replace("\u2581", " ").encode("utf-8")
+
+    def detokenize(self, ids, skip_special: bool = False) -> str:
+        """The tokenizer's own decode, without transformers' clean-up of spaces before punctuation."""
+        return self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special,
+                                      clean_up_tokenization_spaces=False)
 
     def vocab_size(self) -> int:
         return int(self._model.config.vocab_size)

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.reference_logs import import_reference, verbose
 from lockstep.backends.weight_types import float_weights_only
-from lockstep.preflight import check_llama_cpp
+from lockstep.routing.preflight import LLAMA_CPP_INSTALL, check_llama_cpp
 
 NAME = "llama.cpp"
 
@@ -24,7 +25,8 @@ class LlamaCppBackend(_core.Backend):
         runtime, not of the model, and it alone moves the logits by a KL of ~1e-4 on the tiny
         zoo models (where, with an F32 cache, native and llama.cpp agree to 1e-14 on Q8_0)."""
         _core.Backend.__init__(self)
-        import llama_cpp
+        llama_cpp = import_reference(NAME, "llama_cpp", LLAMA_CPP_INSTALL)
+        _silence(llama_cpp)
 
         cache_types = {"f32": llama_cpp.GGML_TYPE_F32, "f16": llama_cpp.GGML_TYPE_F16}
         if kv_cache not in cache_types:
@@ -51,7 +53,7 @@ class LlamaCppBackend(_core.Backend):
     def capabilities(self) -> list[str]:
         return list(self._capabilities)
 
-    def tokenize(self, text: str, add_special: bool, parse_special: bool) -> np.ndarray:
+    def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> np.ndarray:
         ids = self._llm.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special)
         return np.asarray(ids, dtype=np.int32)
 
@@ -71,6 +73,21 @@ class LlamaCppBackend(_core.Backend):
                 return buffer.raw[:n]
             size = -n  # the piece needs this many bytes
 
+    def detokenize(self, ids, skip_special: bool = False) -> str:
+        """llama.cpp's own detokenizer (llama_detokenize), special tokens rendered unless skipped."""
+        import ctypes
+
+        import llama_cpp
+
+        tokens = (llama_cpp.llama_token * len(ids))(*map(int, ids))
+        size = max(64, 8 * len(ids))
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            n = llama_cpp.llama_detokenize(self._llm._model.vocab, tokens, len(ids), buffer, size, skip_special, True)
+            if n >= 0:
+                return buffer.raw[:n].decode("utf-8", errors="replace")
+            size = -n  # the text needs this many bytes
+
     def vocab_size(self) -> int:
         return self._llm.n_vocab()
 
@@ -87,6 +104,20 @@ class LlamaCppBackend(_core.Backend):
         self._llm.eval([int(i) for i in ids])
         # A copy: llama-cpp-python refills its score buffer on the next eval.
         return np.array(self._llm.scores[:n], dtype=np.float32, copy=True)
+
+
+# llama.cpp logs through one process-wide callback; keep ours referenced while it is installed.
+_QUIET_CALLBACK = None
+
+
+def _silence(llama_cpp) -> None:
+    """llama.cpp's own log lines (model loading, KV cache sizes) stay off stderr, which carries
+    lockstep's report, unless LOCKSTEP_VERBOSE is set (the CLI's --verbose)."""
+    global _QUIET_CALLBACK
+    if verbose() or _QUIET_CALLBACK is not None:
+        return
+    _QUIET_CALLBACK = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+    llama_cpp.llama_log_set(_QUIET_CALLBACK, None)
 
 
 def register() -> None:

@@ -8,6 +8,6 @@ from pathlib import Path
 
 def float_weights_only(path: str | Path, types: tuple[str, ...] = ("F32", "F16", "BF16")) -> bool:
     """Whether every matrix (tensor of two or more dimensions) of a GGUF file is one of ``types``."""
-    from lockstep import gguf
+    from lockstep.formats import gguf
 
     return all(t.ggml_type.name in types for t in gguf.open(path).tensor_infos if len(t.shape) >= 2)

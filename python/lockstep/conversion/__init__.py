@@ -1,1 +1,1 @@
-"""The parts of `lockstep.convert`: checkpoint reading, architectures, vocabulary, tensor types."""
+"""`lockstep convert` and its parts: checkpoint reading, architectures, vocabulary, tensor types."""

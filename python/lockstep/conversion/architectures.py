@@ -22,7 +22,7 @@ from typing import Any
 import gguf
 import numpy as np
 
-from lockstep.conversion.errors import ConvertError
+from lockstep.errors import ConvertError
 
 T = gguf.MODEL_TENSOR
 

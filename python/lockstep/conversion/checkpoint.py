@@ -1,7 +1,7 @@
 """A Hugging Face model folder as the converter reads it: config.json and safetensors weights,
 single-file or sharded through model.safetensors.index.json.
 
-The weights are read with lockstep's own safetensors reader (lockstep.safetensors: validated
+The weights are read with lockstep's own safetensors reader (lockstep.formats.safetensors: validated
 headers, zero-copy views of the memory map); this module adds the folder-level checks and turns
 every failure into a ConvertError naming the file.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from lockstep import FormatError
-from lockstep import safetensors as safetensors_reader
-from lockstep.conversion.errors import ConvertError
+from lockstep.errors import FormatError
+from lockstep.formats import safetensors as safetensors_reader
+from lockstep.errors import ConvertError
 
 # Float dtypes a checkpoint may store weights in; all are widened to float32 on load.
 FLOAT_DTYPES = {"F32", "F16", "BF16", "F64"}

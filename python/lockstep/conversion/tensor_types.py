@@ -14,7 +14,7 @@ import gguf
 import numpy as np
 
 from lockstep.conversion.architectures import TERNARY_TENSORS
-from lockstep.quant import quantize
+from lockstep.formats.quant import quantize
 
 Q = gguf.GGMLQuantizationType
 F = gguf.LlamaFileType

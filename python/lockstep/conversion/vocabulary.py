@@ -7,7 +7,7 @@ What llama.cpp's converter writes for such tokenizers (`tokenizer.ggml.model` "g
 - merges, special token ids, add_bos/add_eos and the chat template, which the gguf package's
   SpecialVocab reads from tokenizer.json, tokenizer_config.json, chat_template.jinja and
   config.json exactly as llama.cpp's converter does;
-- `tokenizer.ggml.pre`, the pre-tokenizer: see lockstep.pretokenizers.
+- `tokenizer.ggml.pre`, the pre-tokenizer: see lockstep.text.pretokenizers.
 
 One deliberate difference: add_bos_token and add_eos_token are always written. When the
 tokenizer files do not say (no TemplateProcessing, no add_*_token), Hugging Face adds nothing,
@@ -28,8 +28,8 @@ from typing import Any
 
 import gguf
 
-from lockstep import pretokenizers
-from lockstep.conversion.errors import ConvertError
+from lockstep.text import pretokenizers
+from lockstep.errors import ConvertError
 
 _PRE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 

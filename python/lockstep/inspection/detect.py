@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from lockstep._core import FormatError
+from lockstep.errors import FormatError
 from lockstep.inspection.errors import format_error
 from lockstep.inspection.gguf_file import GGUF_MAGIC, describe_gguf
 from lockstep.inspection.graph_formats import TFLITE_IDENTIFIER, describe_onnx, describe_saved_model, describe_tflite

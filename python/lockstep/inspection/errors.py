@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lockstep._core import FormatError
+from lockstep.errors import FormatError
 
 
 def format_error(path: str | Path, offset: int | None, reason: str) -> FormatError:

@@ -25,7 +25,7 @@ _TOKENIZER_KINDS = {
 
 
 def describe_gguf(path: Path) -> ModelInfo:
-    from lockstep import gguf  # lockstep's own memory-mapped reader; raises FormatError
+    from lockstep.formats import gguf  # lockstep's own memory-mapped reader; raises FormatError
 
     reader = gguf.open(path)
     metadata = reader.metadata

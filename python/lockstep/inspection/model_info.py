@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from lockstep.route import Route
+from typing import Any, Protocol
 
 SCHEMA_VERSION = 1
+
+
+class RouteLike(Protocol):
+    """What ModelInfo needs of a route (lockstep.routing.route.Route, a later stage)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class ModelInfo:
     chat_template_source: str | None = None
     context_length: int | None = None
     name: str | None = None
-    routes: tuple[Route, ...] = ()
+    routes: tuple[RouteLike, ...] = ()  # filled in by routing (lockstep.inspect)
     route_error: str | None = None  # why no backend runs it, and what to convert it to
     warnings: tuple[str, ...] = field(default=())
 

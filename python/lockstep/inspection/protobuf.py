@@ -11,17 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from lockstep.errors import NotProtobuf
+
 VARINT, FIXED64, LENGTH_DELIMITED, FIXED32 = 0, 1, 2, 5
 _MAX_VARINT_BYTES = 10
-
-
-class NotProtobuf(Exception):
-    """The bytes are not the expected protobuf message; `offset` is where that became clear."""
-
-    def __init__(self, offset: int, reason: str) -> None:
-        super().__init__(f"at byte {offset}: {reason}")
-        self.offset = offset
-        self.reason = reason
 
 
 @dataclass(frozen=True)

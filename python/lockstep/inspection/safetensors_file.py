@@ -36,7 +36,7 @@ def looks_like_safetensors(head: bytes) -> bool:
 
 def summarize(paths: list[Path]) -> WeightsSummary:
     """Tensors of one or more safetensors files or index files, added up."""
-    from lockstep import safetensors  # lockstep's own memory-mapped reader; raises FormatError
+    from lockstep.formats import safetensors  # lockstep's own memory-mapped reader; raises FormatError
 
     entries: list[tuple[str, int, int]] = []
     files: list[str] = []

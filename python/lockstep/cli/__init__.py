@@ -1,0 +1,1 @@
+"""The `lockstep` command line (entry point: lockstep.cli.main.main)."""

@@ -1,0 +1,116 @@
+"""Cross-validation of backends on one model: the Python front of the C++ dispatcher.
+
+Order of the checks, each with its own exit code (DESIGN.md):
+preflight (3) -> route and model file (5) -> template (4) -> tokenize + parity gate (2) -> logits
++ metrics -> verdict (0/1). A backend that cannot load its model file is exit 5 too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from lockstep import _core
+from lockstep.dispatch.localization import localize_fault
+from lockstep.dispatch.report import CrossvalReport, from_raw_mismatch, from_raw_pair, sha256_of_model
+from lockstep.dispatch.specs import (
+    BACKEND_SETS, BackendSpec, PreparedBackend, check_available, labels_for, prepare_backend, same_file,
+)
+from lockstep.dispatch.thresholds import resolve_thresholds
+from lockstep.text.hints import tokenizer_hints
+from lockstep.text.templates import RenderedPrompt, conversation, render
+
+
+def crossval(
+    path: str | Path,
+    prompt: str | None = None,
+    *,
+    messages: Sequence[Mapping[str, str]] | None = None,
+    system_prompt: str | None = None,
+    backends: str | Sequence[str | BackendSpec | PreparedBackend] = "both",
+    template: str = "auto",
+    chat_template: str | Path | None = None,
+    steps: int = 0,
+    thresholds: Mapping[str, float] | None = None,
+    top_k: int = 10,
+    n_threads: int | None = None,
+    inject_fault: str | None = None,
+    date: datetime | None = None,
+) -> CrossvalReport:
+    """Run one model on several backends and compare them token by token.
+
+    ``backends``: ``"both"``, ``"all"``, or a sequence whose first entry is the reference; each
+    entry a spec (``"hf"``, ``"llama.cpp=other.gguf"``) or a :class:`PreparedBackend`.
+    ``path`` supplies the tokenizer hints and chat template, and the model of every spec
+    without its own. ``thresholds`` overrides defaults (see :func:`resolve_thresholds`).
+
+    Raises BackendUnavailable (exit 3), TemplateError (exit 4), FormatError, FileNotFoundError
+    or BackendLoadError (exit 5) before any backend computes; otherwise returns a report whose
+    ``exit_code`` is 0, 1 or 2.
+    """
+    path = Path(path)
+    entries = list(BACKEND_SETS.get(backends, (backends,)) if isinstance(backends, str) else backends)
+    specs = [BackendSpec.parse(e) if isinstance(e, str) else e for e in entries]
+    if len(specs) < 2:
+        raise ValueError(f"crossval needs at least two backends, got {entries}")
+    resolved_thresholds = resolve_thresholds(thresholds)
+    for spec in specs:  # every backend's availability before anything is read or loaded
+        if isinstance(spec, BackendSpec):
+            check_available(spec)
+
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model file or folder")
+    hints, embedded = tokenizer_hints(path)
+    turns = conversation(prompt=prompt, messages=messages, system_prompt=system_prompt)
+    rendered = render(turns, template, chat_template_file=chat_template, embedded_template=embedded,
+                      hints=hints, date=date)
+
+    prepared = [
+        s if isinstance(s, PreparedBackend) else prepare_backend(s, path, n_threads=n_threads, inject_fault=inject_fault)
+        for s in specs
+    ]
+    labels = labels_for(prepared, path)
+    # A backend on another model file renders that file's own chat template, as its users
+    # would: a file whose template differs is caught by the token gate (different-template).
+    texts = [
+        rendered.text if same_file(p.model, path) else _render_for(p.model, turns, template, chat_template, date).text
+        for p in prepared
+    ]
+    # The same tokenizer flags on every backend. The crossval's model's template decides BOS:
+    # add_special follows it. Special tokens in the rendered text (chat markers) are always
+    # parsed, as the model saw them in training.
+    raw = _core.run_crossval([p.backend for p in prepared], labels, texts, rendered.add_bos, True,
+                             resolved_thresholds, top_k, steps, n_threads or 0)
+    tokens = {label: list(map(int, ids)) for label, ids in zip(raw["backends"], raw["tokens"])}
+    localization = None
+    if inject_fault and raw["token_mismatch"] is None:
+        native = next(((label, p) for label, p in zip(labels, prepared) if p.name == "native"), None)
+        if native is not None:
+            localization = localize_fault(native[1].model, tokens[native[0]], inject_fault, n_threads=n_threads)
+            localization = {"backend": native[0], **localization} if localization else None
+    return CrossvalReport(
+        model=str(path),
+        model_sha256=sha256_of_model(path),
+        backends=[{"label": label, "name": p.name, "version": p.version, "capabilities": p.capabilities,
+                   "model": {"path": str(p.model), "sha256": sha256_of_model(p.model)}}
+                  for label, p in zip(labels, prepared)],
+        prompt=rendered,
+        texts={label: text for label, text in zip(labels, texts) if text != rendered.text},
+        flags={"add_special": rendered.add_bos, "parse_special": True, "steps": steps, "top_k": top_k,
+               "inject_fault": inject_fault, "template": template},
+        thresholds=resolved_thresholds,
+        tokens=tokens,
+        token_mismatch=from_raw_mismatch(raw["token_mismatch"]),
+        pairs=[from_raw_pair(p, top_k, steps) for p in raw["pairs"]],
+        cross_pairs=[from_raw_pair(p, top_k, 0) for p in raw["cross_pairs"]],
+        odd_one_out=raw["odd_one_out"] or None,
+        reference_greedy=list(raw["reference_greedy"]),
+        exit_code=int(raw["exit_code"]),
+        fault_localization=localization,
+    )
+
+
+def _render_for(model: Path, turns, template: str, chat_template, date) -> RenderedPrompt:
+    hints, embedded = tokenizer_hints(model)
+    return render(turns, template, chat_template_file=chat_template, embedded_template=embedded, hints=hints, date=date)

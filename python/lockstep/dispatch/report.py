@@ -1,0 +1,218 @@
+"""The crossval report: per pair of backends, the alignment, per-position metrics and verdict;
+its one JSON writer (schema: docs/crossval-json.md) and its DataFrame form."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lockstep.errors import ExitCode
+from lockstep.dispatch.metrics import LogitComparison
+from lockstep.text.templates import RenderedPrompt
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class PairReport:
+    reference: str
+    test: str
+    precision_class: str
+    thresholds: dict[str, float]
+    alignment: dict[str, Any]
+    metrics: LogitComparison
+    first_divergence: int | None
+    divergence_reason: str
+    teacher_forced: LogitComparison | None = None
+    teacher_forced_first_divergence: int | None = None
+    free_running: list[int] = field(default_factory=list)
+    free_running_agreement: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.first_divergence is None
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "reference": self.reference, "test": self.test, "passed": self.passed,
+            "precision_class": self.precision_class, "thresholds": self.thresholds,
+            "first_divergence": self.first_divergence, "divergence_reason": self.divergence_reason,
+            **self.metrics.summary(),
+        }
+        if self.teacher_forced is not None:
+            out["teacher_forced"] = {**self.teacher_forced.summary(),
+                                     "first_divergence": self.teacher_forced_first_divergence}
+            out["free_running_agreement"] = self.free_running_agreement
+        return out
+
+
+@dataclass
+class CrossvalReport:
+    model: str
+    model_sha256: str
+    backends: list[dict[str, Any]]  # label, name, version, capabilities, model {path, sha256}
+    prompt: RenderedPrompt
+    texts: dict[str, str]  # labels of backends whose own model file rendered a different prompt
+    flags: dict[str, Any]
+    thresholds: dict[str, dict[str, float]]
+    tokens: dict[str, list[int]]
+    token_mismatch: dict[str, Any] | None
+    pairs: list[PairReport]
+    cross_pairs: list[PairReport]
+    odd_one_out: str | None
+    reference_greedy: list[int]
+    exit_code: int
+    # With an injected fault: where it first shows inside the native engine (see localize_fault).
+    fault_localization: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == ExitCode.OK
+
+    @property
+    def first_divergence(self) -> int | None:
+        """The earliest position where any backend left the reference (None if none did)."""
+        positions = [p.first_divergence for p in self.pairs if p.first_divergence is not None]
+        return min(positions) if positions else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report as plain Python values (schema: docs/crossval-json.md)."""
+
+        def pair_dict(pair: PairReport) -> dict[str, Any]:
+            out = {**pair.summary(), "alignment": pair.alignment,
+                   "positions": _rows(pair.metrics.to_frame())}
+            if pair.teacher_forced is not None:
+                out["teacher_forced_positions"] = _rows(pair.teacher_forced.to_frame())
+                out["free_running"] = pair.free_running
+            return out
+
+        return _plain({
+            "schema_version": SCHEMA_VERSION,
+            "model": {"path": self.model, "sha256": self.model_sha256},
+            "backends": self.backends,
+            "flags": self.flags,
+            "template": {"name": self.prompt.template, "reason": self.prompt.reason, "notes": self.prompt.notes,
+                         "text": self.prompt.text, "add_bos": self.prompt.add_bos, "texts": self.texts},
+            "thresholds": self.thresholds,
+            "tokens": self.tokens,
+            "token_mismatch": self.token_mismatch,
+            "verdict": {"exit_code": self.exit_code, "passed": self.passed,
+                        "first_divergence": self.first_divergence, "odd_one_out": self.odd_one_out},
+            "fault_localization": self.fault_localization,
+            "reference_greedy": self.reference_greedy,
+            "pairs": [pair_dict(p) for p in self.pairs],
+            "cross_pairs": [pair_dict(p) for p in self.cross_pairs],
+        })
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def to_frame(self):
+        """One row per (pair, phase, position): the per-position metrics with the pair's labels.
+
+        ``phase`` is ``"prompt"`` for the prompt's positions and ``"teacher-forced"`` for the
+        steps along the reference's greedy continuation (``--steps``); ``diverged`` marks the
+        rows from the pair's first divergence in that phase on.
+        """
+        import pandas as pd
+
+        frames = []
+        for pair in self.pairs + self.cross_pairs:
+            phases = [("prompt", pair.metrics, pair.first_divergence)]
+            if pair.teacher_forced is not None:
+                phases.append(("teacher-forced", pair.teacher_forced, pair.teacher_forced_first_divergence))
+            for phase, metrics, first in phases:
+                frame = metrics.to_frame()
+                frame.insert(0, "phase", phase)
+                frame.insert(0, "test", pair.test)
+                frame.insert(0, "reference", pair.reference)
+                frame["precision_class"] = pair.precision_class
+                frame["diverged"] = frame["position"] >= (first if first is not None else len(frame))
+                frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def from_raw_pair(raw: dict[str, Any], top_k: int, steps: int) -> PairReport:
+    return PairReport(
+        reference=raw["reference"], test=raw["test"],
+        precision_class=raw["precision_class"], thresholds=dict(raw["thresholds"]),
+        alignment=_alignment(raw["alignment"]),
+        metrics=LogitComparison(raw["positions"], top_k),
+        first_divergence=None if raw["first_divergence"] < 0 else int(raw["first_divergence"]),
+        divergence_reason=raw["divergence_reason"],
+        teacher_forced=LogitComparison(raw["teacher_forced"], top_k) if steps else None,
+        teacher_forced_first_divergence=(
+            None if not steps or raw["teacher_forced_first_divergence"] < 0 else int(raw["teacher_forced_first_divergence"])
+        ),
+        free_running=list(raw["free_running"]),
+        free_running_agreement=int(raw["free_running_agreement"]) if steps else None,
+    )
+
+
+def _alignment(raw: dict[str, Any]) -> dict[str, Any]:
+    out = dict(raw)
+    out["examples_reference"] = [_piece(p) for p in raw["examples_reference"]]
+    out["examples_test"] = [_piece(p) for p in raw["examples_test"]]
+    return out
+
+
+def from_raw_mismatch(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+
+    def side(s: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "backend": s["backend"], "id": s["id"], "counterpart": s["counterpart"], "piece": _piece(s["piece"]),
+            "window_ids": list(s["window_ids"]), "window_pieces": [_piece(p) for p in s["window_pieces"]],
+        }
+
+    return {"index": raw["index"], "window_start": raw["window_start"], "a": side(raw["a"]), "b": side(raw["b"]),
+            "cause": raw["cause"], "explanation": raw["explanation"]}
+
+
+def _piece(raw: bytes) -> str:
+    # Pieces may be partial UTF-8 sequences; show undecodable bytes as \xNN.
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def sha256_of_model(path: Path) -> str:
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
+    return _sha256_of(tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@lru_cache(maxsize=64)
+def _sha256_of(files: tuple[tuple[str, int, int], ...]) -> str:
+    # Keyed by path, size and mtime: a sweep over many prompts hashes each model once.
+    digest = hashlib.sha256()
+    for name, _, _ in files:
+        with open(name, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _rows(frame) -> list[dict[str, Any]]:
+    return frame.to_dict(orient="records")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready values: numpy scalars and arrays to Python, NaN and infinities to None."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -1,0 +1,85 @@
+"""Every exception lockstep raises on purpose, in one place. The CLI maps each class to one
+exit code (lockstep.cli.exit_codes); the Python API raises the same classes.
+
+FormatError is raised by the C++ core (src/formats/errors.h) for any malformed or unreadable
+model, tokenizer or tensor data, and by the Python readers for the same kind of fault.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+from lockstep._core import FormatError
+
+
+class ExitCode(IntEnum):
+    """Process exit codes (DESIGN.md, "CLI and exit codes"); a crossval report carries one too.
+    lockstep.cli.exit_codes maps each exception class below to one of them."""
+
+    OK = 0  # success; for crossval: all positions within thresholds
+    LOGITS_DIVERGED = 1  # tokens matched, logits did not
+    TOKEN_MISMATCH = 2  # the parity gate stopped the run before any logits
+    BACKEND_UNAVAILABLE = 3  # the message gives the install command
+    TEMPLATE_ERROR = 4
+    BAD_MODEL_FILE = 5  # unreadable, malformed, unsupported
+    USAGE = 64  # not argparse's default 2, which would read as a token mismatch
+
+
+class UsageError(ValueError):
+    """A command or call that cannot mean anything: bad flags, unknown names (exit 64)."""
+
+
+class RouteError(ValueError):
+    """No backend can run the model, or not the one demanded: unsupported (exit 5); the message
+    says why and what to convert it to."""
+
+
+class BackendUnavailable(RuntimeError):
+    """A requested backend cannot run here (exit 3): not installed, the wrong version, or it
+    fails at import. The message says why and what to install."""
+
+    def __init__(self, backend: str, reason: str, install_command: str | None = None):
+        install = f"; install it with: {install_command}" if install_command and install_command not in reason else ""
+        super().__init__(f"backend {backend!r} is unavailable: {reason}{install}")
+        self.backend = backend
+        self.reason = reason
+        self.install_command = install_command
+
+
+class BackendLoadError(RuntimeError):
+    """A backend that is installed could not load its model file (exit 5)."""
+
+    def __init__(self, backend: str, model: Path, cause: BaseException):
+        super().__init__(f"{backend} could not load {model}: {type(cause).__name__}: {cause}")
+        self.backend = backend
+        self.model = model
+
+
+class TemplateError(ValueError):
+    """A prompt template could not be chosen or rendered (exit 4)."""
+
+
+class ConvertError(ValueError):
+    """The input folder cannot be converted: missing or malformed files, an unsupported
+    architecture or tokenizer (exit 5, bad model file)."""
+
+
+class UnsupportedTypeError(UsageError):
+    """The requested output type does not apply to this model, e.g. a ternary type for a model
+    whose weights are not ternary (exit 64, usage)."""
+
+
+class NotProtobuf(Exception):
+    """The bytes are not the expected protobuf message; `offset` is where that became clear."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(f"at byte {offset}: {reason}")
+        self.offset = offset
+        self.reason = reason
+
+
+__all__ = [
+    "BackendLoadError", "BackendUnavailable", "ConvertError", "ExitCode", "FormatError", "NotProtobuf", "RouteError", "TemplateError",
+    "UnsupportedTypeError", "UsageError",
+]

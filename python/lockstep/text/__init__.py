@@ -1,0 +1,1 @@
+"""Text: the tokenizer, chat templates, and what a template must know about a tokenizer (hints)."""
