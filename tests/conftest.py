@@ -33,3 +33,33 @@ def converted(zoo, tmp_path_factory):
         return done[name, out_type]
 
     return get
+
+
+# What each test file needs and whether it is slow (pyproject.toml declares the markers):
+# `pytest -m "not slow"` is the quick loop, `-m "not llamacpp"` runs without llama-cpp-python.
+# One table here rather than a marker line in every file; a file not listed needs neither.
+FILE_MARKERS = {
+    "test_convert.py": ("llamacpp", "hf", "slow"),
+    "test_crossval.py": ("llamacpp", "hf", "slow"),
+    "test_crossval_native.py": ("llamacpp", "hf", "slow"),
+    "test_crossval_smollm2.py": ("llamacpp", "hf", "slow"),
+    "test_engine.py": ("hf",),
+    "test_engine_gguf.py": ("llamacpp", "hf", "slow"),
+    "test_engine_smollm2.py": ("llamacpp", "slow"),
+    "test_faults.py": ("hf", "slow"),
+    "test_generate.py": ("llamacpp", "hf", "slow"),
+    "test_inspect.py": ("hf",),
+    "test_native_backend.py": ("llamacpp", "hf"),
+    "test_native_tokenize.py": ("llamacpp", "hf"),
+    "test_route.py": ("llamacpp", "hf"),
+    "test_safetensors.py": ("hf",),
+    "test_templates.py": ("hf",),
+    "test_tokenizer_llamacpp.py": ("llamacpp", "slow"),
+    "test_tokenizer_parity.py": ("slow",),
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for name in FILE_MARKERS.get(item.path.name, ()):
+            item.add_marker(getattr(pytest.mark, name))

@@ -280,18 +280,35 @@ def test_exit_3_api_raises_backend_unavailable(files, hidden_llama_cpp):
     code = (
         "import sys\n"
         "from lockstep.dispatch.crossval import crossval\n"
-        "from lockstep.backends import BackendUnavailable\n"
+        "from lockstep.errors import BackendUnavailable\n"
         "try:\n"
         f"    crossval({str(files['base'])!r}, 'Hi', backends=['hf', 'llama.cpp'])\n"
         "except BackendUnavailable as e:\n"
-        "    print(e.backend, e.preflight.install_command, e.preflight.importable)\n"
+        "    print(e.backend, e.install_command, 'cannot be imported: llama_cpp' in e.reason)\n"
         "    sys.exit(0)\n"
         "sys.exit(1)\n"
     )
     env = {**os.environ, **hidden_llama_cpp}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["llama.cpp", "pip", "install", '"lockstep[llamacpp]"', "False"]
+    assert result.stdout.split() == ["llama.cpp", "pip", "install", '"lockstep[llamacpp]"', "True"]
+
+
+@pytest.mark.parametrize("failure", ["ImportError('libllama.so: cannot open shared object file')",
+                                     "OSError('undefined symbol: llama_backend_init')"])
+def test_exit_3_backend_that_fails_at_import(files, tmp_path, failure):
+    # Installed and found on sys.path, but broken: what a bad build or a missing shared
+    # library looks like. Before any model is read: exit 3 with the reason and the install
+    # command, not a traceback.
+    broken = tmp_path / "broken" / "llama_cpp"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text(f"raise {failure}\n")
+    result = cli("--model", files["base"], "--prompt", "Hi", "--backend", "llama.cpp,native",
+                 env={"PYTHONPATH": lockstep_path(broken.parent)})
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "llama_cpp is installed but fails at import" in result.stderr, result.stderr
+    assert failure.split("(")[0] in result.stderr and 'pip install "lockstep[llamacpp]"' in result.stderr
 
 
 # ----------------------------------------------------------------- exit 4: template errors

@@ -90,15 +90,42 @@ LLAMA_CPP_TYPES = {
     "Q5_0": {"Q5_0"}, "Q5_1": {"Q5_1"}, "Q2_K": {"Q2_K", "Q3_K"}, "Q3_K_S": {"Q3_K"},
     "Q4_K_S": {"Q4_K"}, "Q5_K_S": {"Q5_K"}, "Q6_K": {"Q6_K"}, "TQ1_0": {"TQ1_0"}, "TQ2_0": {"TQ2_0"},
 }
-# Mean KL(llama.cpp || native) allowed per file type, from measurements on this model with
-# llama.cpp's KV cache in float32 (the backend's default). Q2_K and Q3_K agree to float rounding
-# (~1e-14); Q8_0 to 6e-15 on some inputs and 1.6e-6 on these. The other types differ by more
-# (Q4_0 1.5e-5, Q4_1 3.9e-5, Q5_0 7.6e-6, Q5_1 6.5e-5, Q4_K 2.3e-5, Q5_K 2.7e-8, Q6_K 9.6e-6,
-# TQ1_0/TQ2_0 2.5e-5, F16 1.5e-7, BF16 9.7e-6). The engine follows ggml's reference arithmetic
-# (layer 0 reproduced with gguf.quants to 5e-7); where llama.cpp's x86 kernels part from it
-# is not pinned down yet.
+# Mean KL(llama.cpp || native) allowed per file type. Both engines follow ggml's reference
+# arithmetic, but each sums a block's products in the order of the kernel it picked for this
+# CPU, so the bound belongs to the pair of kernel tables: the native table (every one this CPU
+# supports is tested, below) and the one llama.cpp chose (its system info). Each entry was
+# measured with `python benchmarks/measure_isa_bounds.py` on the pair it names (llama.cpp's KV
+# cache in float32, the backend's default) and allows twice the measurement; a pair without
+# an entry for a type is held to GENERIC_BOUND (every type's measured spread is below it).
+# Measured on an AVX2-only AMD EPYC (llama.cpp "avx2"; 2026-12-02) and on AMD Zen 5 ("avx512").
 EXACT = 1e-10
-MEAN_KL_BOUND = {"Q8_0": 1e-5, "Q2_K": EXACT, "Q3_K_S": EXACT}
+GENERIC_BOUND = 1e-4
+MEAN_KL_BOUND = {
+    ("scalar", "avx2"): {
+        "F16": 2.9e-7, "BF16": 1.9e-5, "Q8_0": 1.5e-6, "Q4_0": EXACT, "Q4_1": 2.5e-5, "Q5_0": EXACT,
+        "Q5_1": 3.2e-5, "Q2_K": EXACT, "Q3_K_S": EXACT, "Q4_K_S": 1.8e-6, "Q5_K_S": 4.1e-8, "Q6_K": EXACT,
+        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5,
+    },
+    ("sse4.2", "avx2"): {
+        "F16": 2.9e-7, "BF16": 1.9e-5, "Q8_0": 2.1e-5, "Q4_0": 3.1e-8, "Q4_1": 2.5e-5, "Q5_0": EXACT,
+        "Q5_1": 6.1e-5, "Q2_K": 5.7e-5, "Q3_K_S": EXACT, "Q4_K_S": 5.0e-8, "Q5_K_S": 2.1e-6, "Q6_K": 2.4e-6,
+        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5,
+    },
+    ("avx2", "avx2"): {
+        "F16": 2.9e-7, "BF16": 1.9e-5, "Q8_0": 3.2e-6, "Q4_0": EXACT, "Q4_1": 5.8e-8, "Q5_0": EXACT,
+        "Q5_1": 3.2e-5, "Q2_K": EXACT, "Q3_K_S": EXACT, "Q4_K_S": 1.7e-6, "Q5_K_S": 1.0e-7, "Q6_K": 2.4e-6,
+        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5,
+    },
+    # AMD Zen 5, both engines on their AVX-512 paths (issue 14's measurement): Q8_0 1.03e-5,
+    # Q2_K 2.85e-5; the other types were within GENERIC_BOUND there.
+    ("avx512", "avx512"): {"Q8_0": 2.1e-5, "Q2_K": 5.7e-5},
+}
+
+
+def llama_cpp_isa() -> str:
+    """The widest x86 SIMD llama.cpp's CPU backend uses here, from its own system info."""
+    info = llama_cpp.llama_print_system_info().decode()
+    return "avx512" if "AVX512 = 1" in info else "avx2" if "AVX2 = 1" in info else "other"
 
 
 @pytest.fixture(scope="module")
@@ -118,17 +145,29 @@ def llama_cpp_quantized(tmp_path_factory, f32_gguf):
     return get
 
 
-@pytest.mark.parametrize("file_type", list(LLAMA_CPP_TYPES))
-def test_llama_cpp_quantized_files_follow_llama_cpp(llama_cpp_quantized, file_type):
+@pytest.fixture(scope="module")
+def llama_cpp_reference(llama_cpp_quantized):
     from lockstep.backends.llamacpp import LlamaCppBackend
 
+    made = {}
+
+    def get(file_type: str) -> np.ndarray:
+        if file_type not in made:
+            made[file_type] = np.asarray(LlamaCppBackend(llama_cpp_quantized(file_type), n_threads=2).logits(token_ids(48)))
+        return made[file_type]
+
+    return get
+
+
+@pytest.mark.parametrize("isa", lockstep._core.kernels.supported_isas())
+@pytest.mark.parametrize("file_type", list(LLAMA_CPP_TYPES))
+def test_llama_cpp_quantized_files_follow_llama_cpp(llama_cpp_quantized, llama_cpp_reference, file_type, isa):
     path = llama_cpp_quantized(file_type)
     stored = {t.tensor_type.name for t in gguf.GGUFReader(path).tensors}
     assert LLAMA_CPP_TYPES[file_type] <= stored, f"llama.cpp wrote {sorted(stored)}"
-    ids = token_ids(48)
-    model = lockstep.load(path, n_threads=2)
+    model = lockstep.load(path, n_threads=2, isa=isa)
     assert set(model.info["tensor_types"]) == stored - {"F32"}  # kept as stored, not dequantized
-    reference = np.asarray(LlamaCppBackend(path, n_threads=2).logits(ids))
-    summary = lockstep.compare_logits(reference, model.logits(ids)).summary()
-    assert summary["mean_kl"] <= MEAN_KL_BOUND.get(file_type, 1e-4), summary
+    summary = lockstep.compare_logits(llama_cpp_reference(file_type), model.logits(token_ids(48))).summary()
+    bound = MEAN_KL_BOUND.get((isa, llama_cpp_isa()), {}).get(file_type, GENERIC_BOUND)
+    assert summary["mean_kl"] <= bound, (isa, llama_cpp_isa(), summary)
     assert summary["min_cosine"] >= 0.999, summary

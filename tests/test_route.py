@@ -89,12 +89,26 @@ def test_bitnet_gguf_runs_natively_only(tmp_path):
 
 def test_i2_s_is_not_for_upstream_llama_cpp():
     assert backends(lockstep.route(gguf_info("bitnet-b1.58", "I2_S", "F32"))) == ["native"]
+    # upstream's bitnet architecture with bitnet.cpp's type: the native engine reads both names
+    # (src/model/config.h), llama.cpp does not know the type.
+    info = gguf_info("bitnet", "I2_S", "F32")
+    assert backends(lockstep.route(info)) == ["native"]
     with pytest.raises(lockstep.RouteError, match="I2_S"):
-        lockstep.route(gguf_info("bitnet", "I2_S", "F32"))  # upstream's bitnet architecture, bitnet.cpp's type
+        lockstep.route(info, prefer="llama.cpp", fallback=False)
 
 
 def test_ternary_gguf_of_upstream_bitnet_runs_on_llama_cpp():
-    assert backends(lockstep.route(gguf_info("bitnet", "TQ2_0", "F32"))) == ["llama.cpp"]
+    assert backends(lockstep.route(gguf_info("bitnet", "TQ2_0", "F32"))) == ["native", "llama.cpp"]
+
+
+def test_native_support_tables_come_from_the_engine():
+    # routing reads what the engine runs from C++, and the engine does load what it claims.
+    from lockstep import _core
+    from lockstep.routing.support import NATIVE_GGML_TYPES, NATIVE_GGUF_ARCHITECTURES
+
+    support = _core.native_support()
+    assert NATIVE_GGUF_ARCHITECTURES == set(support["architectures"]) >= {"llama", "mistral", "qwen2", "bitnet"}
+    assert NATIVE_GGML_TYPES == set(support["ggml_types"]) >= {"F32", "F16", "BF16", "Q4_0", "Q8_0", "Q4_K", "I2_S"}
 
 
 def test_gguf_architecture_nobody_runs():

@@ -143,3 +143,28 @@ def test_folder_hints_know_whether_the_tokenizer_adds_bos(name):
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     adds_bos = tokenizer.bos_token_id is not None and tokenizer("hello")["input_ids"][0] == tokenizer.bos_token_id
     assert tokenizer_hints(Path(folder))[0].add_bos == adds_bos
+
+
+def test_a_folder_with_two_templates_uses_the_one_transformers_uses(zoo, tmp_path):
+    # chat_template.jinja beside a template in tokenizer_config.json: inspect, crossval's
+    # hints and transformers must all take the same one (once inspect took the .jinja file
+    # and crossval the config's).
+    import json
+    import shutil
+
+    import transformers
+
+    from lockstep.text.hints import tokenizer_hints
+
+    folder = tmp_path / "two-templates"
+    shutil.copytree(zoo("llama-256"), folder)
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text()) if config_path.exists() else {}
+    config["chat_template"] = "config: {% for m in messages %}{{ m['content'] }}{% endfor %}"
+    config_path.write_text(json.dumps(config))
+    (folder / "chat_template.jinja").write_text("jinja file: {% for m in messages %}{{ m['content'] }}{% endfor %}")
+
+    reference = transformers.AutoTokenizer.from_pretrained(folder).chat_template
+    assert reference.startswith("jinja file:")
+    assert lockstep.inspect(folder).chat_template == reference
+    assert tokenizer_hints(folder)[1] == reference

@@ -31,3 +31,16 @@ def test_decode_restores_the_text(name):
     for text, _ in vocab_cases(path):
         ids = tok.encode(text)
         assert tok.decode(ids) == text
+
+
+@pytest.mark.parametrize("name", LLAMA_VOCABS_WITH_CASES)
+@pytest.mark.parametrize("skip_special", [False, True])
+def test_streaming_gives_what_decode_gives(name, skip_special):
+    # decode and stream share one first-piece rule (Tokenizer::first_piece): a WordPiece
+    # vocabulary once streamed ' hello worlds' where decode gave 'hello worlds'.
+    path = llama_vocab(name)
+    tok = lockstep.Tokenizer.from_file(path)
+    for text, _ in vocab_cases(path):
+        for add_special in (False, True):
+            ids = tok.encode(text, add_special=add_special)
+            assert "".join(tok.stream(ids, skip_special=skip_special)) == tok.decode(ids, skip_special=skip_special), text

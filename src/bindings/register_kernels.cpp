@@ -60,6 +60,8 @@ void register_kernels(py::module_& parent) {
         return out;
     });
     m.def("best_isa", [] { return std::string(isa_name(best_isa())); });
+    m.def("default_isa", [] { return std::string(isa_name(default_isa())); },
+          "The table used when none is named: LOCKSTEP_ISA if set, else the best this CPU supports.");
 
     m.def(
         "matmul",

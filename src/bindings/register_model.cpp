@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/register.h"
+#include "dispatch/model_tokenizer.h"
 #include "dispatch/native_backend.h"
 #include "model/session.h"
 
@@ -30,8 +31,10 @@ py::array_t<float> owned_view(std::shared_ptr<std::vector<float>> buffer, std::v
 struct NativeModel {
     std::shared_ptr<model::Model> model;
     model::Session session;
+    std::shared_ptr<tokenizer::Tokenizer> tokenizer;  // the model's own vocabulary; null if it has none
 
-    NativeModel(std::shared_ptr<model::Model> m, int64_t n_ctx) : model(std::move(m)), session(model, n_ctx) {}
+    NativeModel(std::shared_ptr<model::Model> m, int64_t n_ctx, std::shared_ptr<tokenizer::Tokenizer> t)
+        : model(std::move(m)), session(model, n_ctx), tokenizer(std::move(t)) {}
 };
 
 std::optional<kernels::Isa> parse_isa(const std::string& name) {
@@ -79,11 +82,13 @@ void register_model(py::module_& m) {
                  options.isa = parse_isa(isa);
                  options.fault = model::fault_from_name(inject_fault);
                  std::shared_ptr<model::Model> loaded;
+                 std::shared_ptr<tokenizer::Tokenizer> vocabulary;
                  {
                      py::gil_scoped_release release;
                      loaded = model::Model::load(path, options);
+                     vocabulary = dispatch::model_tokenizer(path);
                  }
-                 return std::make_unique<NativeModel>(std::move(loaded), n_ctx);
+                 return std::make_unique<NativeModel>(std::move(loaded), n_ctx, std::move(vocabulary));
              }),
              py::arg("path"), py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("isa") = "",
              py::arg("inject_fault") = "")
@@ -125,12 +130,22 @@ void register_model(py::module_& m) {
         .def_property_readonly("n_ctx", [](const NativeModel& self) { return self.session.n_ctx(); })
         .def("info", &info)
         .def("version", [](const NativeModel& self) { return dispatch::native_version(*self.model); })
+        .def("capabilities",
+             [](const NativeModel& self) { return dispatch::native_capabilities(*self.model, self.tokenizer != nullptr); })
+        .def_property_readonly(
+            "tokenizer", [](const NativeModel& self) { return self.tokenizer; },
+            "The model's vocabulary (a _core.Tokenizer shared with the engine), None if it has none.")
         .def(
-            "capabilities",
-            [](const NativeModel& self, bool has_tokenizer) {
-                return dispatch::native_capabilities(*self.model, has_tokenizer);
+            "tokenize",
+            [](const NativeModel& self, const std::string& text, bool add_special, bool parse_special) {
+                std::vector<int32_t> ids;
+                {
+                    py::gil_scoped_release release;
+                    ids = dispatch::native_tokenize(*self.model, self.tokenizer.get(), text, add_special, parse_special);
+                }
+                return py::array_t<int32_t>(static_cast<py::ssize_t>(ids.size()), ids.data());
             },
-            py::arg("has_tokenizer"));
+            py::arg("text"), py::arg("add_special"), py::arg("parse_special"));
 }
 
 }  // namespace lockstep::bindings

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "dispatch/model_tokenizer.h"
 #include "dispatch/registry.h"
 #include "dispatch/thresholds.h"
-#include "dispatch/tokenizer_codec.h"
 
 #ifndef LOCKSTEP_VERSION
 #error "LOCKSTEP_VERSION is defined by CMakeLists.txt from pyproject.toml"
@@ -13,16 +13,6 @@
 
 namespace lockstep::dispatch {
 namespace {
-
-std::mutex& codec_mutex() {
-    static std::mutex mutex;
-    return mutex;
-}
-
-TextCodecFactory& codec_factory() {
-    static TextCodecFactory factory = tokenizer_codec;
-    return factory;
-}
 
 std::string engine_version() { return std::string("lockstep ") + LOCKSTEP_VERSION; }
 
@@ -35,22 +25,10 @@ model::LoadOptions load_options(const BackendOptions& options) {
 
 }  // namespace
 
-void set_native_text_codec(TextCodecFactory factory) {
-    std::lock_guard lock(codec_mutex());
-    codec_factory() = std::move(factory);
-}
-
-void use_default_native_text_codec() { set_native_text_codec(tokenizer_codec); }
-
 NativeBackend::NativeBackend(const std::string& model_path, const BackendOptions& options)
-    : model_(model::Model::load(model_path, load_options(options))), session_(model_, 0) {
-    TextCodecFactory factory;
-    {
-        std::lock_guard lock(codec_mutex());
-        factory = codec_factory();
-    }
-    if (factory) codec_ = factory(model_path);
-}
+    : model_(model::Model::load(model_path, load_options(options))),
+      session_(model_, 0),
+      tokenizer_(model_tokenizer(model_path)) {}
 
 std::string native_version(const model::Model& model) {
     std::string v = engine_version() + " (" + std::string(kernels::isa_name(model.kernels().isa)) + ")";
@@ -72,26 +50,31 @@ std::vector<std::string> native_capabilities(const model::Model& model, bool has
 
 std::string NativeBackend::version() const { return native_version(*model_); }
 
-std::vector<std::string> NativeBackend::capabilities() const { return native_capabilities(*model_, codec_ != nullptr); }
+std::vector<std::string> NativeBackend::capabilities() const { return native_capabilities(*model_, tokenizer_ != nullptr); }
 
-TextCodec& NativeBackend::codec() {
-    if (!codec_)
-        throw std::runtime_error(
-            "native: no tokenizer is available (the engine computes logits only; install a text codec with "
-            "set_native_text_codec)");
-    return *codec_;
-}
-
-std::vector<int32_t> NativeBackend::tokenize(const std::string& text, bool add_special, bool parse_special) {
-    std::vector<int32_t> ids = codec().tokenize(text, add_special, parse_special);
-    if (model_->fault() == model::Fault::BosDropped && !ids.empty() && ids.front() == codec().bos_id())
+std::vector<int32_t> native_tokenize(const model::Model& model, const tokenizer::Tokenizer* tok,
+                                     const std::string& text, bool add_special, bool parse_special) {
+    if (tok == nullptr)
+        throw std::runtime_error("native: no tokenizer is available (" + model.path() +
+                                 " carries no vocabulary; the engine computes logits of token ids only)");
+    std::vector<int32_t> ids = tok->encode(text, add_special, parse_special);
+    if (model.fault() == model::Fault::BosDropped && !ids.empty() && ids.front() == tok->bos_id())
         ids.erase(ids.begin());
     return ids;
 }
 
-std::string NativeBackend::token_piece(int32_t id) { return codec().token_piece(id); }
+const tokenizer::Tokenizer& NativeBackend::vocabulary() const {
+    native_tokenize(*model_, tokenizer_.get(), "", false, false);  // the one "no tokenizer" error
+    return *tokenizer_;
+}
 
-int32_t NativeBackend::bos_id() { return codec().bos_id(); }
+std::vector<int32_t> NativeBackend::tokenize(const std::string& text, bool add_special, bool parse_special) {
+    return native_tokenize(*model_, tokenizer_.get(), text, add_special, parse_special);
+}
+
+std::string NativeBackend::token_piece(int32_t id) { return vocabulary().token_to_piece(id); }
+
+int32_t NativeBackend::bos_id() { return vocabulary().bos_id(); }
 
 model::EvalResult NativeBackend::evaluate(const std::vector<int32_t>& ids, const model::EvalOptions& options) {
     session_.reset();
@@ -114,7 +97,7 @@ BackendFactory native_backend_factory() {
                 Preflight p;
                 p.available = true;
                 p.version = engine_version();
-                p.detail = "built in; kernels: " + std::string(kernels::isa_name(kernels::best_isa()));
+                p.detail = "built in; kernels: " + std::string(kernels::isa_name(kernels::default_isa()));
                 return p;
             },
             [](const std::string& path, const BackendOptions& options) -> std::shared_ptr<Backend> {

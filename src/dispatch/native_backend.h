@@ -1,40 +1,30 @@
 // The native engine as a dispatcher Backend, registered under the name "native".
 //
-// The engine computes logits; text <-> ids comes from a TextCodec, made per model by a
-// factory: by default lockstep's C++ tokenizer over the model's vocabulary
-// (dispatch/tokenizer_codec.h); set_native_text_codec installs another (e.g. one written in
-// Python). Without a codec, or for a model without a vocabulary, tokenize() says that no
-// tokenizer is available.
+// The engine computes logits; text <-> ids is lockstep's C++ tokenizer over the model's own
+// vocabulary (dispatch/model_tokenizer.h). For a model without a vocabulary, tokenize() says
+// that no tokenizer is available. The Python NativeModel (bindings/register_model.cpp) goes
+// through the same functions below, so both report and tokenize alike.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "dispatch/backend.h"
 #include "model/session.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lockstep::dispatch {
 
-// Text <-> ids for one model's vocabulary.
-class TextCodec {
-public:
-    virtual ~TextCodec() = default;
-    virtual std::vector<int32_t> tokenize(const std::string& text, bool add_special, bool parse_special) = 0;
-    virtual std::string token_piece(int32_t id) = 0;  // bytes, possibly a partial UTF-8 sequence
-    virtual int32_t bos_id() = 0;                      // -1 when the vocabulary has none
-    virtual std::string description() = 0;             // what tokenizes, for reports
-};
-
-using TextCodecFactory = std::function<std::shared_ptr<TextCodec>(const std::string& model_path)>;
-
-// Replaces the factory the native backend makes its codec with (an empty function removes it).
-void set_native_text_codec(TextCodecFactory factory);
-// Back to lockstep's own tokenizer.
-void use_default_native_text_codec();
+// What the native engine on `model` reports as its version and capabilities.
+std::string native_version(const model::Model& model);
+std::vector<std::string> native_capabilities(const model::Model& model, bool has_tokenizer);
+// `text` as the native engine's ids: the tokenizer's, with the model's injected fault applied
+// (bos-dropped leaves out the BOS the vocabulary asks for). `tok` may be null: then
+// std::runtime_error says the model has no tokenizer.
+std::vector<int32_t> native_tokenize(const model::Model& model, const tokenizer::Tokenizer* tok,
+                                     const std::string& text, bool add_special, bool parse_special);
 
 class NativeBackend : public Backend {
 public:
@@ -58,17 +48,12 @@ public:
     const model::Model& model() const { return *model_; }
 
 private:
-    TextCodec& codec();
+    const tokenizer::Tokenizer& vocabulary() const;
 
     std::shared_ptr<model::Model> model_;
     model::Session session_;
-    std::shared_ptr<TextCodec> codec_;
+    std::shared_ptr<tokenizer::Tokenizer> tokenizer_;  // null: the model has no vocabulary
 };
-
-// What the native engine on `model` reports as its version and capabilities, wherever it is
-// used: the dispatcher's backend and the Python NativeModel give the same answer.
-std::string native_version(const model::Model& model);
-std::vector<std::string> native_capabilities(const model::Model& model, bool has_tokenizer);
 
 // The native backend's registry entry: always available, version = lockstep's.
 BackendFactory native_backend_factory();

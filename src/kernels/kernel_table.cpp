@@ -2,6 +2,7 @@
 // (cpuid and the OS's saved register state, as xsimd reports them).
 #include "kernels/kernel_table.h"
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -53,6 +54,15 @@ Isa best_isa() {
     return best;
 }
 
+Isa default_isa() {
+    const char* forced = std::getenv(kIsaVariable);
+    if (forced == nullptr || *forced == '\0') return best_isa();
+    const Isa isa = compiled_isa(forced);
+    if (!cpu_supports(isa))
+        throw std::invalid_argument(std::string(kIsaVariable) + "=" + forced + ": this CPU does not support it");
+    return isa;
+}
+
 Isa compiled_isa(std::string_view name) {
     std::string choices;
     for (Isa isa : compiled_isas()) {
@@ -81,9 +91,6 @@ const KernelTable& kernel_table(Isa isa) {
     throw std::invalid_argument(std::string(isa_name(isa)) + " kernels are not compiled into this build");
 }
 
-const KernelTable& active_kernels() {
-    static const KernelTable& table = kernel_table(best_isa());
-    return table;
-}
+const KernelTable& active_kernels() { return kernel_table(default_isa()); }
 
 }  // namespace lockstep::kernels

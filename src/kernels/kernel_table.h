@@ -25,6 +25,12 @@ Isa compiled_isa(std::string_view name);
 bool cpu_supports(Isa isa);
 // The best compiled instruction set this CPU supports.
 Isa best_isa();
+// The instruction set kernels use unless a caller names one: the LOCKSTEP_ISA environment
+// variable ("scalar", "sse4.2", "avx2", "avx512") when it is set — so that one machine can run
+// the whole suite under every table it supports —, else best_isa(). Read at every call.
+// Throws std::invalid_argument when LOCKSTEP_ISA names a table not compiled or not supported.
+Isa default_isa();
+inline constexpr const char* kIsaVariable = "LOCKSTEP_ISA";
 
 enum class RopeLayout {
     Interleaved,  // rotate pairs (x[2i], x[2i+1]): GGUF llama, whose Q/K rows were permuted
@@ -91,7 +97,7 @@ struct KernelTable {
 // The table for an instruction set; throws std::invalid_argument if it is not compiled in
 // or not supported by this CPU.
 const KernelTable& kernel_table(Isa isa);
-// The table for best_isa(), chosen once.
+// The table for default_isa().
 const KernelTable& active_kernels();
 
 }  // namespace lockstep::kernels

@@ -7,14 +7,12 @@
 namespace lockstep::model {
 
 Architecture architecture_from_name(const std::string& name) {
-    if (name == "llama") return Architecture::Llama;
-    if (name == "mistral") return Architecture::Mistral;
-    if (name == "qwen2") return Architecture::Qwen2;
-    // llama.cpp writes "bitnet"; bitnet.cpp writes "bitnet-b1.58" (and "bitnet-25" for an
-    // earlier 2B); transformers' model_type is "bitnet".
-    if (name == "bitnet" || name == "bitnet-b1.58" || name == "bitnet-25") return Architecture::BitNet;
-    throw std::invalid_argument("unsupported architecture '" + name +
-                                "' (the native engine runs llama, mistral, qwen2 and bitnet)");
+    std::string known;
+    for (const ArchitectureName& entry : kArchitectureNames) {
+        if (entry.name == name) return entry.architecture;
+        known += (known.empty() ? "" : ", ") + std::string(entry.name);
+    }
+    throw std::invalid_argument("unsupported architecture '" + name + "' (the native engine runs " + known + ")");
 }
 
 std::string architecture_label(Architecture a) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernels/kernel_table.h"
@@ -52,6 +53,25 @@ struct ModelConfig {
 void validate(const ModelConfig& config);
 
 // Architecture names accepted from files (GGUF general.architecture, HF model_type).
+// Every name the engine accepts for an architecture: GGUF general.architecture values and
+// Hugging Face config.json model_type values. The one table routing reads (lockstep.routing).
+struct ArchitectureName {
+    std::string_view name;
+    Architecture architecture;
+};
+inline constexpr ArchitectureName kArchitectureNames[] = {
+    {"llama", Architecture::Llama},
+    {"mistral", Architecture::Mistral},
+    {"qwen2", Architecture::Qwen2},
+    // llama.cpp writes "bitnet"; bitnet.cpp writes "bitnet-b1.58" (and "bitnet-25" for an
+    // earlier 2B); transformers' model_type is "bitnet".
+    {"bitnet", Architecture::BitNet},
+    {"bitnet-b1.58", Architecture::BitNet},
+    {"bitnet-25", Architecture::BitNet},
+};
+// The safetensors dtypes the engine reads in place (weights keep their type).
+inline constexpr std::string_view kSafetensorsDtypes[] = {"F32", "F16", "BF16"};
+
 Architecture architecture_from_name(const std::string& name);  // std::invalid_argument if unknown
 std::string architecture_label(Architecture a);                 // "llama", "mistral", "qwen2", "bitnet"
 

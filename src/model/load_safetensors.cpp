@@ -185,6 +185,7 @@ std::string gguf_name(const std::string& hf, const std::string& path) {
 }
 
 GGMLType ggml_type_of(const safetensors::TensorInfo& t) {
+    static_assert(std::size(kSafetensorsDtypes) == 3, "a new dtype needs its GGML type here");
     if (t.dtype == "F32") return GGMLType::F32;
     if (t.dtype == "F16") return GGMLType::F16;
     if (t.dtype == "BF16") return GGMLType::BF16;

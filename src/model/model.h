@@ -18,7 +18,7 @@ namespace lockstep::model {
 
 struct LoadOptions {
     int n_threads = 0;                      // <= 0: all hardware threads
-    std::optional<kernels::Isa> isa;        // default: the best this CPU supports
+    std::optional<kernels::Isa> isa;        // default: kernels::default_isa()
     Fault fault = Fault::None;              // a deliberate mistake, for testing comparisons
 };
 

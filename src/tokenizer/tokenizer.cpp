@@ -230,17 +230,22 @@ std::string Tokenizer::token_to_piece(TokenId id) const {
     return piece(id);
 }
 
+std::string Tokenizer::first_piece(TokenId id) const {
+    check_id(id);
+    std::string p = piece(id);
+    const bool strip = !p.empty() && p[0] == ' ' &&
+                       (vocab_.strip_leading_space || vocab_.model == ModelKind::kWordPiece) && !is_control(id);
+    if (strip) p.erase(0, 1);
+    return p;
+}
+
 std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special) const {
     std::string out;
     bool first = true;
     for (TokenId id : ids) {
         check_id(id);
         if (skip_special && is_control(id)) continue;
-        std::string p = piece(id);
-        const bool strip = first && !p.empty() && p[0] == ' ' &&
-                           (vocab_.strip_leading_space || vocab_.model == ModelKind::kWordPiece) &&
-                           !is_control(id);
-        out.append(strip ? std::string_view(p).substr(1) : std::string_view(p));
+        out += first ? first_piece(id) : piece(id);
         first = false;
     }
     return out;
@@ -248,9 +253,7 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special) c
 
 std::string StreamingDecoder::push(TokenId id) {
     if (skip_special_ && tokenizer_.is_control(id)) return {};
-    std::string p = tokenizer_.token_to_piece(id);
-    if (first_ && !p.empty() && p[0] == ' ' && tokenizer_.vocab().strip_leading_space && !tokenizer_.is_control(id))
-        p.erase(0, 1);
+    std::string p = first_ ? tokenizer_.first_piece(id) : tokenizer_.token_to_piece(id);
     first_ = false;
     pending_ += p;
     // Emit everything up to the start of a sequence that may still complete.

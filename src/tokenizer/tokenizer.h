@@ -53,6 +53,10 @@ public:
     bool add_bos() const { return vocab_.add_bos; }  // encode(add_special=true) prepends BOS
     bool add_eos() const { return vocab_.add_eos; }
     bool is_control(TokenId id) const;
+    // The piece of `id` as text of the ids' first token: the space a SentencePiece or WordPiece
+    // vocabulary writes before each word is dropped there (not before control tokens). The one
+    // rule for decode and StreamingDecoder.
+    std::string first_piece(TokenId id) const;
 
 private:
     void check_id(TokenId id) const;

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lockstep import _core
 from lockstep.backends.faults import check_fault
-from lockstep.errors import FormatError
 from lockstep.text.tokenizer import Tokenizer
 
 CAPTURE_POINTS = ("attn_norm", "attn_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out")
@@ -56,7 +54,7 @@ class NativeModel:
         return self._engine.version()
 
     def capabilities(self) -> list[str]:
-        return list(self._engine.capabilities(model_tokenizer(self._path) is not None))
+        return list(self._engine.capabilities())
 
     def vocab_size(self) -> int:
         return self.n_vocab
@@ -94,23 +92,23 @@ class NativeModel:
 
     @property
     def tokenizer(self) -> Tokenizer:
-        """The model's own vocabulary (lockstep.Tokenizer): the GGUF file's, or the folder's
-        tokenizer.json with its tokenizer_config.json. Loaded on first use."""
+        """The model's own vocabulary (lockstep.Tokenizer over the engine's C++ tokenizer): the
+        GGUF file's, or the folder's tokenizer.json with its tokenizer_config.json."""
         if self._tokenizer is None:
-            tokenizer = model_tokenizer(self._path)
-            if tokenizer is None:
+            core = self._engine.tokenizer
+            if core is None:
                 raise ValueError(f"{self._path} has no tokenizer (no tokenizer.ggml.* metadata or tokenizer.json)")
-            self._tokenizer = tokenizer
+            self._tokenizer = Tokenizer(core)
         return self._tokenizer
 
     def tokenize(self, text: str, add_special: bool = True, parse_special: bool = False) -> np.ndarray:
-        """Token ids of `text` (int32), as the native backend of crossval tokenizes it.
-        add_special adds BOS/EOS as the vocabulary asks; parse_special turns special-token
-        text such as "<|im_start|>" into its id."""
-        ids = self.tokenizer.encode(text, add_special=add_special, parse_special=parse_special)
-        if self.fault == "bos-dropped" and len(ids) and ids[0] == self.tokenizer.bos_id:
-            ids = ids[1:]
-        return ids
+        """Token ids of `text` (int32), exactly as the native backend of crossval tokenizes it
+        (an injected bos-dropped fault included). add_special adds BOS/EOS as the vocabulary
+        asks; parse_special turns special-token text such as "<|im_start|>" into its id."""
+        try:
+            return self._engine.tokenize(text, add_special, parse_special)
+        except RuntimeError as error:  # the model carries no vocabulary
+            raise ValueError(str(error)) from None
 
     def token_piece(self, token_id: int) -> bytes:
         """The bytes of one token (possibly part of a UTF-8 sequence)."""
@@ -148,18 +146,3 @@ class NativeModel:
             bad = low if low < 0 else high
             raise ValueError(f"token id {bad} is outside the vocabulary [0, {self.n_vocab})")
         return array.astype(np.int32, copy=False)
-
-
-def model_tokenizer(model_path: str | os.PathLike) -> Tokenizer | None:
-    """The tokenizer of a GGUF file or a Hugging Face folder; None when the model has no
-    vocabulary. Raises FormatError for a malformed one."""
-    path = Path(model_path)
-    source = path / "tokenizer.json" if path.is_dir() else path
-    if not source.exists():
-        return None
-    try:
-        return Tokenizer.from_file(source)
-    except FormatError as error:
-        if error.reason.startswith("no tokenizer"):  # a GGUF file without tokenizer.ggml.*
-            return None
-        raise

@@ -65,7 +65,7 @@ def prepare_backend(
     fault = inject_fault if spec.name == "native" and inject_fault else ""
     try:
         backend = _core.create_backend(spec.name, str(path), n_threads or 0, fault)
-    except (ImportError, MemoryError):
+    except (BackendUnavailable, ImportError, MemoryError):  # not the file's fault: keep their exit codes
         raise
     except Exception as error:  # the backend's own words on why the file does not load
         raise BackendLoadError(spec.name, path, error) from error

@@ -6,15 +6,16 @@ architecture or a new pinned llama.cpp is a one-line change here.
 
 from __future__ import annotations
 
-# --- native: lockstep's own C++ engine (issue 4) ---------------------------------------------
-# GGUF general.architecture values and config.json model_type values it implements.
-NATIVE_GGUF_ARCHITECTURES = frozenset({"llama", "mistral", "qwen2", "bitnet-b1.58"})
-NATIVE_HF_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "bitnet"})
-# The foundation's quantization formats (src/quant/), which the engine reads in place.
-NATIVE_GGML_TYPES = frozenset(
-    "F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K TQ1_0 TQ2_0 I2_S".split()
-)
-NATIVE_SAFETENSORS_DTYPES = frozenset({"F32", "F16", "BF16"})
+from lockstep import _core
+
+# --- native: lockstep's own C++ engine -------------------------------------------------------
+# Owned by C++ (src/model/config.h kArchitectureNames, kernels::matmul_supports): the names it
+# accepts are the GGUF general.architecture and config.json model_type values it implements.
+_NATIVE = _core.native_support()
+NATIVE_GGUF_ARCHITECTURES = frozenset(_NATIVE["architectures"])
+NATIVE_HF_MODEL_TYPES = frozenset(_NATIVE["architectures"])
+NATIVE_GGML_TYPES = frozenset(_NATIVE["ggml_types"])  # read in place from the memory map
+NATIVE_SAFETENSORS_DTYPES = frozenset(_NATIVE["safetensors_dtypes"])
 
 # --- llama.cpp, through llama-cpp-python ------------------------------------------------------
 LLAMA_CPP_DISTRIBUTION = "llama-cpp-python"
