@@ -66,7 +66,7 @@ class HFBackend(_core.Backend):
 
     def token_piece(self, token_id: int) -> bytes:
         token = self._tokenizer.convert_ids_to_tokens(int(token_id))
-        if token is None:
+        if not isinstance(token, str):  # None for an id outside the vocabulary
             return b""
         if token in self._tokenizer.all_special_tokens or token_id in self._tokenizer.added_tokens_decoder:
             return token.encode("utf-8")
@@ -78,8 +78,8 @@ class HFBackend(_core.Backend):
 
     def detokenize(self, ids, skip_special: bool = False) -> str:
         """The tokenizer's own decode, without transformers' clean-up of spaces before punctuation."""
-        return self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special,
-                                      clean_up_tokenization_spaces=False)
+        return str(self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special,
+                                          clean_up_tokenization_spaces=False))
 
     def vocab_size(self) -> int:
         return int(self._model.config.vocab_size)
