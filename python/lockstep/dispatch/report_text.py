@@ -92,6 +92,13 @@ def _print_pair(console: Console, pair: PairReport, max_rows: int) -> None:
             "—" if dp != dp else f"{dp:+.4f}",
         )
     console.print(table)
+    loc = pair.localization
+    if loc:
+        console.print(
+            f"  [bold]localized[/] at layer {loc['layer']} {loc['point']}, position {loc['position']}: "
+            f"that block's error {loc['error']:.2g} is {loc['times_floor']:.3g}× the pair's floor {loc['floor']:.2g} "
+            f"({loc['anchored']} recomputed each layer from {loc['anchors_from']}'s hidden states)"
+        )
     if pair.teacher_forced is not None:
         t = pair.teacher_forced.summary()
         console.print(
