@@ -82,6 +82,13 @@ def _print_pair(console: Console, pair: PairReport, max_rows: int) -> None:
             f"most probability on them: {a['max_unaligned_mass_reference']:.2g} / {a['max_unaligned_mass_test']:.2g}"
         )
     console.print(position_table(pair.metrics, pair.first_divergence, max_rows))
+    loc = pair.localization
+    if loc:
+        console.print(
+            f"  [bold]localized[/] at layer {loc['layer']} {loc['point']}, position {loc['position']}: "
+            f"that block's error {loc['error']:.2g} is {loc['times_floor']:.3g}× the pair's floor {loc['floor']:.2g} "
+            f"({loc['anchored']} recomputed each layer from {loc['anchors_from']}'s hidden states)"
+        )
     if pair.teacher_forced is not None:
         t = pair.teacher_forced.summary()
         console.print(

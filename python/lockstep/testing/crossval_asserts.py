@@ -1,6 +1,6 @@
 """assert_crossval_passes: a crossval report whose verdict is not PASS, as an assertion message
-with the verdict, the first divergence (both top-1 tokens, with pieces) and where an injected
-fault first shows inside the engine."""
+with the verdict, the first divergence (both top-1 tokens, with pieces), the layer where each
+pair first parts (localization) and where an injected fault first shows inside the engine."""
 
 from __future__ import annotations
 
@@ -41,6 +41,11 @@ def assert_crossval_passes(report: CrossvalReport, *, tokenizer: Any = None) -> 
         if pair.passed:
             continue
         lines += _pair_lines(pair, reference_ids, tokenizer)
+        if pair.localization:
+            loc = pair.localization
+            lines.append(f"  localized at layer {loc['layer']} {loc['point']}, position {loc['position']}: that block's "
+                         f"error {loc['error']:.2g} is {loc['times_floor']:.3g}x the pair's floor {loc['floor']:.2g} "
+                         f"({loc['anchored']} recomputed each layer from {loc['anchors_from']}'s hidden states)")
         tables.append(f"{pair.test} vs {pair.reference}:")
         tables.append(_pair_table(pair))
     if report.odd_one_out:
