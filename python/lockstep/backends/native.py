@@ -25,10 +25,6 @@ from lockstep.backends.faults import check_fault
 from lockstep.errors import FormatError
 from lockstep.text.tokenizer import Tokenizer
 
-<<<<<<< HEAD
-CAPTURE_POINTS = ("attn_norm", "attn_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out")
-=======
->>>>>>> localize
 
 
 class NativeModel:
