@@ -97,23 +97,29 @@ def test_torch_tensors_shapes_and_non_finite_values(clean):
 
 def test_tokens_equal_and_the_gate_s_causes_on_the_default_model():
     tokenizer = lockstep.Tokenizer.from_file(lockstep.default_model_path())
-    text = "<|im_start|>user\nHello there<|im_end|>"
-    parsed = tokenizer.encode(text, parse_special=True)
-    assert_tokens_equal(parsed, parsed.copy(), tokenizer=tokenizer)
-    spelled = tokenizer.encode(text, parse_special=False)
+    ids = tokenizer.encode("Hello there")
+    assert_tokens_equal(ids, ids.copy(), tokenizer=tokenizer)
+    bos = tokenizer.bos_id  # SmolLM2's BOS is <|im_start|>, id 1
     with pytest.raises(AssertionError) as caught:
-        assert_tokens_equal(parsed, spelled, tokenizer=tokenizer, text=text)
-    lines = str(caught.value).splitlines()
-    assert lines[:2] == ["Tokens are not equal!", ""]
-    assert lines[2] == f"First difference at index 0 (lengths {len(parsed)} and {len(spelled)}): special-not-parsed"
-    assert lines[3] == "  b spelled out the special token '<|im_start|>' (id 1 of a) as text instead of parsing it, " \
-                       "although its vocabulary has it"
-    assert lines[4].startswith("  a: 1 '<|im_start|>'   context from index 0: 1:'<|im_start|>'")
-
-    hello = tokenizer.encode("Hello")
+        assert_tokens_equal([bos, *ids], [bos, bos, *ids], tokenizer=tokenizer)
+    assert str(caught.value).splitlines() == [
+        "Tokens are not equal!", "",
+        "First difference at index 1 (lengths 3 and 4): double-bos",
+        "  b starts with BOS twice: the prompt already contains BOS and the tokenizer added another",
+        "  a: 19556 'Hello'   context from index 0: 1:'<|im_start|>' 19556:'Hello' 665:' there'",
+        "  b: 1 '<|im_start|>'   context from index 0: 1:'<|im_start|>' 1:'<|im_start|>' 19556:'Hello' 665:' there'",
+    ]
+    with pytest.raises(AssertionError, match=r"index 1 \(lengths 2 and 2\): different-text\n  the tokens spell different"):
+        assert_tokens_equal(ids, tokenizer.encode("Hello where"), tokenizer=tokenizer)
     split = np.concatenate([tokenizer.encode("Hel"), tokenizer.encode("lo")])
-    with pytest.raises(AssertionError, match="different-segmentation\n  same text, split differently"):
-        assert_tokens_equal(hello, split, tokenizer=tokenizer)
+    with pytest.raises(AssertionError) as caught:
+        assert_tokens_equal(tokenizer.encode("Hello"), split, tokenizer=tokenizer)
+    assert str(caught.value).splitlines()[2:] == [
+        "First difference at index 0 (lengths 1 and 2): different-segmentation",
+        "  same text, split differently: the tokenizers' merge rules or pre-tokenizers disagree",
+        "  a: 19556 'Hello'   context from index 0: 19556:'Hello'",
+        "  b: 11653 'Hel'   context from index 0: 11653:'Hel' 5365:'lo'",
+    ]
 
 
 def test_tokens_without_a_tokenizer():
