@@ -94,6 +94,7 @@ def check_against(path: Path, name: str, logits: np.ndarray, producer: Producer,
     """Compare `logits` with the entry `producer` made, or with regen (re)write it. Returns True
     when written. AssertionError when the entry is missing (naming what the file holds instead)
     or the logits are not close in the same-arithmetic band."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
     logits = np.asarray(logits, dtype=np.float32)
     if regen:
         write_entry(path, logits, producer, recorded_by)

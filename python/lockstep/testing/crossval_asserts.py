@@ -25,6 +25,7 @@ def assert_crossval_passes(report: CrossvalReport, *, tokenizer: Any = None) -> 
     """Raise AssertionError unless `report` passed (exit 0). The message names the verdict,
     every diverging pair's first position with both top-1 tokens, and the fault's localization.
     `tokenizer` gives the pieces (default: the reference backend's model file's own)."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
     if report.passed:
         return
     verdict = f"crossval {_VERDICTS.get(report.exit_code, 'FAILED')} (exit {report.exit_code}) on {report.model}"

@@ -43,6 +43,7 @@ def assert_logits_close(
     `tokenizer` (a lockstep Tokenizer or a loaded model) adds the tokens' pieces to the message.
     Returns the per-position metrics.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
     limits = _limits(band, max_kl=max_kl, min_cosine=min_cosine, max_nmse=max_nmse, top1=top1)
     a, b = _as_logits(desired, "desired"), _as_logits(actual, "actual")
     if a.shape != b.shape:

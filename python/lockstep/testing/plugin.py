@@ -25,7 +25,7 @@ from lockstep.dispatch.crossval import crossval
 from lockstep.dispatch.report import CrossvalReport, sha256_of_model
 from lockstep.dispatch.report_text import print_report
 from lockstep.dispatch.specs import BACKEND_SETS
-from lockstep.errors import BackendLoadError, BackendUnavailable, FormatError, RouteError
+from lockstep.errors import BackendLoadError, BackendUnavailable, ExitCode, FormatError, RouteError
 from lockstep.testing.backend_pool import BackendPool
 from lockstep.testing.baselines import Producer, baseline_path, check_against
 from lockstep.zoo.known_models import default_model_path
@@ -100,7 +100,8 @@ def lockstep_model(request: pytest.FixtureRequest) -> Path:
 def lockstep_crossval(request: pytest.FixtureRequest, lockstep_model: Path):
     """``lockstep_crossval(prompt=..., messages=..., backends=..., steps=..., **crossval options)``
     -> CrossvalReport on lockstep_model. Backends (default: --lockstep-backends) are loaded once
-    per session. A backend that is not installed skips the test; a bad model file fails it."""
+    per session. Pairs are localized when the logits diverge (or with ``localize=True``). A
+    backend that is not installed skips the test; a bad model file fails it."""
     config = request.config
     pool = config.stash[_pool_key]
     reports = request.node.stash.setdefault(_reports_key, [])
@@ -113,8 +114,14 @@ def lockstep_crossval(request: pytest.FixtureRequest, lockstep_model: Path):
         fault = inject_fault or config.getoption("lockstep_inject_fault")
         with _model_errors(lockstep_model):
             prepared = [pool.get(spec, lockstep_model, inject_fault=fault) for spec in specs]
+            # Localizing captures every backend's hidden states: only worth its cost (about half a
+            # crossval again) when there is a divergence to explain, so a failed run is repeated with it.
+            localize = options.pop("localize", None)
             report = crossval(lockstep_model, prompt, messages=messages, backends=prepared, steps=steps,
-                              inject_fault=fault, **options)
+                              inject_fault=fault, localize=bool(localize), **options)
+            if localize is None and report.exit_code == ExitCode.LOGITS_DIVERGED:
+                report = crossval(lockstep_model, prompt, messages=messages, backends=prepared, steps=steps,
+                                  inject_fault=fault, localize=True, **options)
         reports.append(report)
         return report
 
@@ -134,6 +141,7 @@ class LogitsBaseline:
         """`backend`: the loaded model or backend that computed `logits` (anything with name()
         and version(), e.g. what lockstep.load returns), or a backend name, whose version is then
         that of the session's instance on lockstep_model."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         if isinstance(backend, str):
             with _model_errors(self._model):
                 backend = self._request.config.stash[_pool_key].get(backend, self._model).backend

@@ -20,6 +20,7 @@ def assert_tokens_equal(a: Any, b: Any, *, tokenizer: Any = None, text: str = ""
     different-text, different-segmentation), as the crossval's token gate does; `text` is
     the text both were made from, when known.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
     ids_a, ids_b = _ids(a, "a"), _ids(b, "b")
     if np.array_equal(ids_a, ids_b):
         return
