@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -44,6 +43,7 @@ def example(pytester: pytest.Pytester) -> Path:
 
 
 def test_the_entry_point_names_the_plugin():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["entry-points"]["pytest11"] == {"lockstep": "lockstep.testing.plugin"}
 

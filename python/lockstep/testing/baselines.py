@@ -86,7 +86,7 @@ def write_entry(path: Path, logits: np.ndarray, producer: Producer, recorded_by:
         arrays[f"logits_{i}"] = entry.logits
         arrays[f"meta_{i}"] = np.array(json.dumps(entry.meta, sort_keys=True))
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
 
 
 def check_against(path: Path, name: str, logits: np.ndarray, producer: Producer, *, regen: bool,

@@ -39,16 +39,17 @@ def assert_crossval_passes(report: CrossvalReport, *, tokenizer: Any = None) -> 
     lines = [verdict, ""]
     tables = []
     for pair in report.pairs + report.cross_pairs:
-        if pair.passed:
+        first = pair.first_divergence
+        if first is None:  # the pair passed
             continue
-        lines += _pair_lines(pair, reference_ids, tokenizer)
+        lines += _pair_lines(pair, first, reference_ids, tokenizer)
         if pair.localization:
             loc = pair.localization
             lines.append(f"  localized at layer {loc['layer']} {loc['point']}, position {loc['position']}: that block's "
                          f"error {loc['error']:.2g} is {loc['times_floor']:.3g}x the pair's floor {loc['floor']:.2g} "
                          f"({loc['anchored']} recomputed each layer from {loc['anchors_from']}'s hidden states)")
         tables.append(f"{pair.test} vs {pair.reference}:")
-        tables.append(_pair_table(pair))
+        tables.append(_pair_table(pair, first))
     if report.odd_one_out:
         lines.append(f"Triangulation: {report.odd_one_out} disagrees with the others, which agree")
     loc = report.fault_localization
@@ -58,8 +59,7 @@ def assert_crossval_passes(report: CrossvalReport, *, tokenizer: Any = None) -> 
     raise AssertionError("\n".join(lines) + "\n\n" + plain_text(*tables).rstrip())
 
 
-def _pair_lines(pair: PairReport, reference_ids: list[int], tokenizer: Any) -> list[str]:
-    i = pair.first_divergence
+def _pair_lines(pair: PairReport, i: int, reference_ids: list[int], tokenizer: Any) -> list[str]:
     c = pair.metrics.columns
     after = describe(tokenizer, reference_ids[i]) if i < len(reference_ids) else "?"
     return [
@@ -72,8 +72,8 @@ def _pair_lines(pair: PairReport, reference_ids: list[int], tokenizer: Any) -> l
     ]
 
 
-def _pair_table(pair: PairReport):
-    n, first = len(pair.metrics), pair.first_divergence
+def _pair_table(pair: PairReport, first: int):
+    n = len(pair.metrics)
     rows = list(range(n)) if n <= TABLE_ROWS else sorted({*range(max(0, first - 3), min(n, first + TABLE_ROWS // 2)),
                                                          n - 1})
     failing = set(np.flatnonzero(failed_checks(pair.metrics.columns, pair.thresholds)).tolist())

@@ -11,7 +11,7 @@ def piece_of(tokenizer: Any, token_id: int) -> str | None:
     or for an id outside its vocabulary."""
     if tokenizer is None or token_id < 0:
         return None
-    lookup = getattr(tokenizer, "token_piece", None) or getattr(tokenizer, "token_to_piece")
+    lookup = getattr(tokenizer, "token_piece", None) or tokenizer.token_to_piece
     try:
         raw = lookup(int(token_id))
     except (IndexError, ValueError, RuntimeError):
