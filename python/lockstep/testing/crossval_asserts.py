@@ -18,7 +18,7 @@ from lockstep.testing.pieces import describe
 from lockstep.testing.tokens import mismatch_message
 from lockstep.text.tokenizer import Tokenizer
 
-_VERDICTS = {ExitCode.LOGITS_DIVERGED: "DIVERGED", ExitCode.TOKEN_MISMATCH: "TOKEN MISMATCH"}
+_VERDICTS: dict[int, str] = {ExitCode.LOGITS_DIVERGED: "DIVERGED", ExitCode.TOKEN_MISMATCH: "TOKEN MISMATCH"}
 
 
 def assert_crossval_passes(report: CrossvalReport, *, tokenizer: Any = None) -> None:
@@ -31,9 +31,9 @@ def assert_crossval_passes(report: CrossvalReport, *, tokenizer: Any = None) -> 
     verdict = f"crossval {_VERDICTS.get(report.exit_code, 'FAILED')} (exit {report.exit_code}) on {report.model}"
     if report.token_mismatch is not None:
         m = report.token_mismatch
-        lengths = [len(report.tokens[side["backend"]]) for side in (m["a"], m["b"])]
-        raise AssertionError(mismatch_message(m, *lengths, title=verdict + ": the backends tokenized the prompt "
-                                                                        "differently"))
+        n_a, n_b = (len(report.tokens[side["backend"]]) for side in (m["a"], m["b"]))
+        raise AssertionError(mismatch_message(m, n_a, n_b, title=f"{verdict}: the backends tokenized the prompt "
+                                                                 "differently"))
     tokenizer = tokenizer if tokenizer is not None else _reference_tokenizer(report)
     reference_ids = report.tokens[report.backends[0]["label"]]
     lines = [verdict, ""]
@@ -43,11 +43,11 @@ def assert_crossval_passes(report: CrossvalReport, *, tokenizer: Any = None) -> 
         if first is None:  # the pair passed
             continue
         lines += _pair_lines(pair, first, reference_ids, tokenizer)
-        if pair.localization:
-            loc = pair.localization
-            lines.append(f"  localized at layer {loc['layer']} {loc['point']}, position {loc['position']}: that block's "
-                         f"error {loc['error']:.2g} is {loc['times_floor']:.3g}x the pair's floor {loc['floor']:.2g} "
-                         f"({loc['anchored']} recomputed each layer from {loc['anchors_from']}'s hidden states)")
+        part = pair.localization
+        if part:
+            lines.append(f"  localized at layer {part['layer']} {part['point']}, position {part['position']}: that block's "
+                         f"error {part['error']:.2g} is {part['times_floor']:.3g}x the pair's floor {part['floor']:.2g} "
+                         f"({part['anchored']} recomputed each layer from {part['anchors_from']}'s hidden states)")
         tables.append(f"{pair.test} vs {pair.reference}:")
         tables.append(_pair_table(pair, first))
     if report.odd_one_out:
