@@ -86,7 +86,7 @@ def test_an_injected_fault_fails_the_suite_with_position_and_tokens(pytester, ex
     result.stdout.fnmatch_lines(["*lockstep: failed crossvals, per position*", "test_parity.py::test_backends_agree_on_a_prompt*",
                                  "*verdict DIVERGED: logits differ (exit 1)"])
     written = sorted(p.name for p in reports.iterdir())
-    assert written == ["test_parity.py_test_backends_agree_on_a_prompt_default-model-The_capital_of_France_is_.json"]
+    assert written == ["test_parity.py_test_backends_agree_on_a_prompt_default-model-The_capital_of_France_is.json"]
     report = json.loads((reports / written[0]).read_text())
     assert report["verdict"]["exit_code"] == 1 and report["verdict"]["first_divergence"] == 1
     assert report["flags"]["inject_fault"] == "attention-scale-wrong"
