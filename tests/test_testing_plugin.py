@@ -20,6 +20,7 @@ import lockstep
 
 pytest_plugins = ("pytester",)
 pytest.importorskip("llama_cpp")
+pytestmark = pytest.mark.llamacpp
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "parity_suite"
@@ -48,6 +49,7 @@ def test_the_entry_point_names_the_plugin():
     assert pyproject["project"]["entry-points"]["pytest11"] == {"lockstep": "lockstep.testing.plugin"}
 
 
+@pytest.mark.slow
 def test_the_example_suite_passes_records_baselines_and_reuses_them(pytester, example):
     model = lockstep.default_model_path()
     first = run(pytester, "--lockstep-model", model, "--lockstep-backends", "native,llama.cpp", "--lockstep-regen")
@@ -71,6 +73,7 @@ def np_load(path: Path):
     return np.load(path, allow_pickle=False)
 
 
+@pytest.mark.slow
 def test_an_injected_fault_fails_the_suite_with_position_and_tokens(pytester, example, tmp_path):
     reports = tmp_path / "reports"
     result = run(pytester, "--lockstep-inject-fault", "attention-scale-wrong", "--lockstep-report", reports,
@@ -105,6 +108,7 @@ def test_crossval(lockstep_crossval):
 """
 
 
+@pytest.mark.slow
 def test_a_baseline_from_another_model_fails_naming_both_sha256(pytester, converted):
     recorded, other = converted("llama", "f32"), converted("llama", "f16")
     pytester.makepyfile(test_suite=SUITE)
