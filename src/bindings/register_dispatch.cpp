@@ -150,24 +150,49 @@ py::dict pair_dict(const dispatch::PairResult& p) {
     return d;
 }
 
+py::object mismatch_dict(const std::optional<dispatch::TokenMismatch>& mismatch) {
+    if (!mismatch) return py::none();
+    const auto& m = *mismatch;
+    py::dict d;
+    d["index"] = m.index;
+    d["window_start"] = m.window_start;
+    d["a"] = side_dict(m.a);
+    d["b"] = side_dict(m.b);
+    d["cause"] = m.cause;
+    d["explanation"] = m.explanation;
+    return d;
+}
+
+// The columns failed_checks reads, from metrics_columns' dict, checked for length.
+std::vector<compare::PositionMetrics> metrics_from_columns(const py::dict& columns) {
+    using Doubles = py::array_t<double, py::array::c_style | py::array::forcecast>;
+    using Ints = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+    const auto cosine = Doubles::ensure(columns["cosine"]), nmse = Doubles::ensure(columns["nmse"]),
+               kl = Doubles::ensure(columns["kl"]), margin = Doubles::ensure(columns["top1_margin"]);
+    const auto top1_a = Ints::ensure(columns["top1_a"]), top1_b = Ints::ensure(columns["top1_b"]);
+    if (!cosine || !nmse || !kl || !margin || !top1_a || !top1_b) throw py::value_error("metric columns must be arrays");
+    const py::ssize_t n = cosine.size();
+    for (const py::ssize_t size : {nmse.size(), kl.size(), margin.size(), top1_a.size(), top1_b.size()})
+        if (size != n) throw py::value_error("metric columns differ in length");
+    std::vector<compare::PositionMetrics> rows(static_cast<size_t>(n));
+    for (py::ssize_t i = 0; i < n; ++i) {
+        auto& m = rows[static_cast<size_t>(i)];
+        m.cosine = cosine.data()[i];
+        m.nmse = nmse.data()[i];
+        m.kl = kl.data()[i];
+        m.top1_margin = margin.data()[i];
+        m.top1_a = top1_a.data()[i];
+        m.top1_b = top1_b.data()[i];
+    }
+    return rows;
+}
+
 py::dict result_dict(const dispatch::CrossvalResult& r) {
     py::dict d;
     d["exit_code"] = r.exit_code;
     d["backends"] = r.backends;
     d["tokens"] = r.tokens;
-    if (r.token_mismatch) {
-        const auto& m = *r.token_mismatch;
-        py::dict mm;
-        mm["index"] = m.index;
-        mm["window_start"] = m.window_start;
-        mm["a"] = side_dict(m.a);
-        mm["b"] = side_dict(m.b);
-        mm["cause"] = m.cause;
-        mm["explanation"] = m.explanation;
-        d["token_mismatch"] = mm;
-    } else {
-        d["token_mismatch"] = py::none();
-    }
+    d["token_mismatch"] = mismatch_dict(r.token_mismatch);
     py::list pairs, cross;
     for (const auto& p : r.pairs) pairs.append(pair_dict(p));
     for (const auto& p : r.cross_pairs) cross.append(pair_dict(p));
@@ -298,6 +323,33 @@ void register_dispatch(py::module_& m) {
             return std::string(dispatch::precision_class_name(dispatch::precision_class(name_a, a, name_b, b)));
         },
         py::arg("name_a"), py::arg("capabilities_a"), py::arg("name_b"), py::arg("capabilities_b"));
+    m.def(
+        "failed_checks",
+        [](const py::dict& columns, const py::dict& thresholds) {
+            const auto rows = metrics_from_columns(columns);
+            const auto t = thresholds_from(thresholds);
+            py::array_t<uint8_t> failed(static_cast<py::ssize_t>(rows.size()));
+            for (size_t i = 0; i < rows.size(); ++i)
+                failed.mutable_data()[i] = static_cast<uint8_t>(dispatch::failed_checks(rows[i], t));
+            return failed;
+        },
+        py::arg("columns"), py::arg("thresholds"),
+        "Per position, the thresholds it breaks as bits: 1 cosine, 2 NMSE, 4 KL, 8 top-1 (the crossval's rule).");
+    m.def(
+        "find_token_mismatch",
+        [](std::shared_ptr<Backend> a, const std::string& label_a, const std::vector<int32_t>& ids_a,
+           std::shared_ptr<Backend> b, const std::string& label_b, const std::vector<int32_t>& ids_b,
+           const std::string& text, int window) {
+            // Through the GIL-holding trampoline: Python backends answer token_piece.
+            const dispatch::VocabBridge bridge =
+                dispatch::build_vocab_bridge(dispatch::vocabulary_pieces(*a), dispatch::vocabulary_pieces(*b));
+            const auto mismatch = dispatch::find_token_mismatch({*a, label_a, ids_a, text}, {*b, label_b, ids_b, text},
+                                                                bridge, window);
+            return mismatch_dict(mismatch);
+        },
+        py::arg("a"), py::arg("label_a"), py::arg("ids_a"), py::arg("b"), py::arg("label_b"), py::arg("ids_b"),
+        py::arg("text") = "", py::arg("window") = 4,
+        "The token-parity gate on two id sequences of one text: None, or where and most likely why they differ.");
     m.def("default_thresholds", []() {
         const dispatch::ThresholdPolicy policy;
         py::dict d;

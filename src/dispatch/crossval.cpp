@@ -186,24 +186,33 @@ void decode(std::vector<Participant>& participants, Bridges& bridges, CrossvalRe
 
 }  // namespace
 
+unsigned failed_checks(const compare::PositionMetrics& m, const Thresholds& t) {
+    unsigned failed = 0;
+    if (!(m.cosine >= t.min_cosine)) failed |= kCosine;  // NaN fails every check
+    if (!(m.nmse <= t.max_nmse)) failed |= kNmse;
+    if (!(m.kl <= t.max_kl)) failed |= kKl;
+    if (m.top1_a != m.top1_b && m.top1_margin > t.top1_margin) failed |= kTop1;
+    return failed;
+}
+
 int64_t first_divergence(const std::vector<compare::PositionMetrics>& metrics, const Thresholds& t,
                          std::string* reason) {
     for (size_t i = 0; i < metrics.size(); ++i) {
         const auto& m = metrics[i];
-        std::string why;
-        if (!(m.cosine >= t.min_cosine))
-            why = "cosine " + fmt("%.6f", m.cosine) + " < " + fmt("%g", t.min_cosine);
-        else if (!(m.nmse <= t.max_nmse))
-            why = "NMSE " + fmt("%.3g", m.nmse) + " > " + fmt("%g", t.max_nmse);
-        else if (!(m.kl <= t.max_kl))
-            why = "KL " + fmt("%.3g", m.kl) + " > " + fmt("%g", t.max_kl);
-        else if (m.top1_a != m.top1_b && m.top1_margin > t.top1_margin)
-            why = "top-1 differs (" + std::to_string(m.top1_a) + " vs " + std::to_string(m.top1_b) +
-                  ") with reference margin " + fmt("%.3f", m.top1_margin) + " > " + fmt("%g", t.top1_margin);
-        if (!why.empty()) {
-            if (reason) *reason = why;
-            return static_cast<int64_t>(i);
+        const unsigned failed = failed_checks(m, t);
+        if (failed == 0) continue;
+        if (reason) {
+            if (failed & kCosine)
+                *reason = "cosine " + fmt("%.6f", m.cosine) + " < " + fmt("%g", t.min_cosine);
+            else if (failed & kNmse)
+                *reason = "NMSE " + fmt("%.3g", m.nmse) + " > " + fmt("%g", t.max_nmse);
+            else if (failed & kKl)
+                *reason = "KL " + fmt("%.3g", m.kl) + " > " + fmt("%g", t.max_kl);
+            else
+                *reason = "top-1 differs (" + std::to_string(m.top1_a) + " vs " + std::to_string(m.top1_b) +
+                          ") with reference margin " + fmt("%.3f", m.top1_margin) + " > " + fmt("%g", t.top1_margin);
         }
+        return static_cast<int64_t>(i);
     }
     if (reason) reason->clear();
     return -1;

@@ -77,6 +77,11 @@ CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backend
                             const std::vector<std::string>& texts, const CrossvalOptions& options,
                             const std::vector<std::string>& labels = {});
 
+// The thresholds one position breaks, as a bit set of Check; 0: within all of them.
+// The one definition of a diverged position (first_divergence, lockstep.testing).
+enum Check : unsigned { kCosine = 1, kNmse = 2, kKl = 4, kTop1 = 8 };
+unsigned failed_checks(const compare::PositionMetrics& m, const Thresholds& thresholds);
+
 // The first position where `metrics` break a threshold, with the reason; -1 if none.
 int64_t first_divergence(const std::vector<compare::PositionMetrics>& metrics, const Thresholds& thresholds,
                          std::string* reason);

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.capture import CAPTURE_POINTS, LOCAL_POINTS, check_points
 from lockstep.backends.reference_logs import import_reference, verbose
 from lockstep.backends.weight_types import float_weights_only
 from lockstep.routing.preflight import HF_INSTALL, check_packages
@@ -95,6 +96,63 @@ class HFBackend(_core.Backend):
         with torch.inference_mode():
             out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :]).logits[0]
         return out.float().numpy()  # shares the tensor's memory; the array keeps it alive
+
+    def capture(self, ids, points=CAPTURE_POINTS) -> dict[str, np.ndarray]:
+        """{point: float32 [n_layer, len(ids), n_embd]} through forward hooks on each decoder
+        layer's modules (lockstep.backends.capture)."""
+        return self._capture(ids, points, None)
+
+    def capture_anchored(self, ids, anchors, points=LOCAL_POINTS) -> dict[str, np.ndarray]:
+        """capture() with each layer's input (the l_out anchor of the layer before) and its
+        feed-forward norm's input (the ffn_inp anchor) replaced by forward pre-hooks."""
+        return self._capture(ids, points, anchors)
+
+    def _capture(self, ids, points, anchors) -> dict[str, np.ndarray]:
+        points = check_points(points)
+        anchors = dict(anchors or {})
+        if len(ids) == 0:
+            raise ValueError("hf: no tokens to evaluate")
+        torch = self._torch
+        layers = self._model.model.layers
+        found: dict[str, list] = {point: [None] * len(layers) for point in points}
+
+        def keep(point, layer, from_input=False):
+            def hook(module, args, output=None):
+                value = args[0] if from_input else (output[0] if isinstance(output, tuple) else output)
+                found[point][layer] = value[0].detach().float().numpy().copy()
+            return hook
+
+        def replace_input(values):
+            def hook(module, args, kwargs):
+                anchor = torch.as_tensor(np.asarray(values, dtype=np.float32))[None]
+                if args:
+                    return (anchor, *args[1:]), kwargs
+                return args, {**kwargs, "hidden_states": anchor}
+            return hook
+
+        handles = []
+        for i, layer in enumerate(layers):
+            # Input anchors first, so that the capturing pre-hook sees the replaced input.
+            if "l_out" in anchors and i > 0:
+                handles.append(layer.register_forward_pre_hook(replace_input(anchors["l_out"][i - 1]), with_kwargs=True))
+            if "ffn_inp" in anchors:
+                handles.append(layer.post_attention_layernorm.register_forward_pre_hook(
+                    replace_input(anchors["ffn_inp"][i]), with_kwargs=True))
+            modules = {"attn_norm": (layer.input_layernorm, False), "attn_out": (layer.self_attn, False),
+                       "ffn_inp": (layer.post_attention_layernorm, True),
+                       "ffn_norm": (layer.post_attention_layernorm, False), "ffn_out": (layer.mlp, False),
+                       "l_out": (layer, False)}
+            for point in points:
+                module, from_input = modules[point]
+                register = module.register_forward_pre_hook if from_input else module.register_forward_hook
+                handles.append(register(keep(point, i, from_input)))
+        try:
+            with torch.inference_mode():
+                self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :])
+        finally:
+            for handle in handles:
+                handle.remove()
+        return {point: np.stack(values) for point, values in found.items()}
 
 
 def _is_byte_level(tokenizer) -> bool:

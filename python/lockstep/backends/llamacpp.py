@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends import llamacpp_capture
+from lockstep.backends.capture import CAPTURE_POINTS, LOCAL_POINTS
 from lockstep.backends.reference_logs import import_reference, verbose
 from lockstep.backends.weight_types import float_weights_only
 from lockstep.routing.preflight import LLAMA_CPP_INSTALL, check_llama_cpp
@@ -104,6 +106,24 @@ class LlamaCppBackend(_core.Backend):
         self._llm.eval([int(i) for i in ids])
         # A copy: llama-cpp-python refills its score buffer on the next eval.
         return np.array(self._llm.scores[:n], dtype=np.float32, copy=True)
+
+    def capture(self, ids, points=CAPTURE_POINTS) -> dict[str, np.ndarray]:
+        """{point: float32 [n_layer, len(ids), n_embd]} from llama.cpp's graph (lockstep.backends.capture)."""
+        return self._capture(ids, points, None)
+
+    def capture_anchored(self, ids, anchors, points=LOCAL_POINTS) -> dict[str, np.ndarray]:
+        """capture() with the anchors' values written over llama.cpp's own as its graph computes them."""
+        return self._capture(ids, points, anchors)
+
+    def _capture(self, ids, points, anchors) -> dict[str, np.ndarray]:
+        import llama_cpp
+
+        ids = np.asarray(ids, dtype=np.int32)
+        if len(ids) == 0:
+            raise ValueError("llama.cpp: no tokens to evaluate")
+        model = self._llm._model.model  # pinned llama-cpp-python: the llama_model pointer
+        return llamacpp_capture.capture(llama_cpp, model, ids, points, llama_cpp.llama_model_n_layer(model),
+                                        self._llm.n_threads, anchors)
 
 
 # llama.cpp logs through one process-wide callback; keep ours referenced while it is installed.

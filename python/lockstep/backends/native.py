@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.capture import CAPTURE_POINTS, check_points
 from lockstep.backends.faults import check_fault
 from lockstep.text.tokenizer import Tokenizer
 
-CAPTURE_POINTS = ("attn_norm", "attn_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out")
 
 
 class NativeModel:
@@ -77,6 +77,12 @@ class NativeModel:
         With `capture`, also a dict of the named per-layer points, each [n_layer, len(ids), n_embd]."""
         self.reset()
         return self.eval(ids, capture=capture)
+
+    def capture(self, ids: Sequence[int] | np.ndarray, points: Sequence[str] = CAPTURE_POINTS) -> dict[str, np.ndarray]:
+        """{point: float32 [n_layer, len(ids), n_embd]} for `ids` from an empty context
+        (lockstep.backends.capture); views of the engine's buffers."""
+        _, captured = self.logits(ids, capture=check_points(points))
+        return dict(captured)
 
     def eval(self, ids: Sequence[int] | np.ndarray, capture: Sequence[str] | None = None, last_only: bool = False):
         """Appends `ids` to the context and returns the logits of the new positions

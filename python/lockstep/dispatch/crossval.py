@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from lockstep import _core
-from lockstep.dispatch.localization import localize_fault
-from lockstep.dispatch.report import CrossvalReport, from_raw_mismatch, from_raw_pair, sha256_of_model
+from lockstep.dispatch.localization import anchors_of, can_anchor, capture_free, localize_fault, localize_pair
+from lockstep.dispatch.report import CrossvalReport, PairReport, from_raw_mismatch, from_raw_pair, sha256_of_model
 from lockstep.dispatch.specs import (
     BACKEND_SETS,
     BackendSpec,
@@ -42,6 +45,7 @@ def crossval(
     top_k: int = 10,
     n_threads: int | None = None,
     inject_fault: str | None = None,
+    localize: bool = True,
     date: datetime | None = None,
 ) -> CrossvalReport:
     """Run one model on several backends and compare them token by token.
@@ -50,6 +54,8 @@ def crossval(
     entry a spec (``"hf"``, ``"llama.cpp=other.gguf"``) or a :class:`PreparedBackend`.
     ``path`` supplies the tokenizer hints and chat template, and the model of every spec
     without its own. ``thresholds`` overrides defaults (see :func:`resolve_thresholds`).
+    ``localize``: capture every backend's hidden states and give each pair the layer and point
+    where it first parts beyond the noise floor (lockstep.dispatch.localization).
 
     Raises BackendUnavailable (exit 3), TemplateError (exit 4), FormatError, FileNotFoundError
     or BackendLoadError (exit 5) before any backend computes; otherwise returns a report whose
@@ -95,6 +101,11 @@ def crossval(
         if native is not None:
             localization = localize_fault(native[1].model, tokens[native[0]], inject_fault, n_threads=n_threads)
             localization = {"backend": native[0], **localization} if localization else None
+    pairs = [from_raw_pair(p, top_k, steps) for p in raw["pairs"]]
+    cross_pairs = [from_raw_pair(p, top_k, 0) for p in raw["cross_pairs"]]
+    if localize and raw["token_mismatch"] is None:
+        _localize_pairs(pairs + cross_pairs, dict(zip(labels, prepared)), tokens,
+                        n_threads=n_threads, inject_fault=inject_fault)
     return CrossvalReport(
         model=str(path),
         model_sha256=sha256_of_model(path),
@@ -108,13 +119,38 @@ def crossval(
         thresholds=resolved_thresholds,
         tokens=tokens,
         token_mismatch=from_raw_mismatch(raw["token_mismatch"]),
-        pairs=[from_raw_pair(p, top_k, steps) for p in raw["pairs"]],
-        cross_pairs=[from_raw_pair(p, top_k, 0) for p in raw["cross_pairs"]],
+        pairs=pairs,
+        cross_pairs=cross_pairs,
         odd_one_out=raw["odd_one_out"] or None,
         reference_greedy=list(raw["reference_greedy"]),
         exit_code=int(raw["exit_code"]),
         fault_localization=localization,
     )
+
+
+def _localize_pairs(pairs: Sequence[PairReport], prepared: Mapping[str, PreparedBackend],
+                    tokens: Mapping[str, list[int]], *, n_threads: int | None, inject_fault: str | None) -> None:
+    """Sets each pair's localization: one side's hidden states captured, the other side (the test
+    when it can anchor, else the reference) recomputed anchored on them. A pair where neither
+    side can anchor (two native engines) is not localized."""
+    free: dict[str, Any] = {}
+
+    def free_states(label: str):
+        if label not in free:
+            p = prepared[label]
+            free[label] = capture_free(p.name, p.backend, p.model, np.asarray(tokens[label], dtype=np.int32),
+                                       n_threads=n_threads, inject_fault=inject_fault if p.name == "native" else None)
+        return free[label]
+
+    for pair in pairs:
+        order = [(pair.reference, pair.test), (pair.test, pair.reference)]
+        for giver, taker in order:
+            if can_anchor(prepared[taker].backend) and (states := free_states(giver)) is not None:
+                anchored = prepared[taker].backend.capture_anchored(np.asarray(tokens[taker], dtype=np.int32),
+                                                                    anchors_of(states))
+                found = localize_pair(states, anchored)
+                pair.localization = {**found, "anchored": taker, "anchors_from": giver} if found else None
+                break
 
 
 def _render_for(model: Path, turns, template: str, chat_template, date) -> RenderedPrompt:

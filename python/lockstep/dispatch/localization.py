@@ -1,14 +1,102 @@
-"""Where a divergence first shows inside an engine, layer by layer."""
+"""Where a divergence starts inside the forward pass, layer by layer.
+
+Across backends (:func:`localize_pair`): one backend of the pair captures its hidden states
+(lockstep.backends.capture); the other recomputes every layer *anchored* on them: each of its
+layers starts from the first one's residual stream (l_out of the layer before, and ffn_inp
+before the feed-forward). Each block's output then differs between the two only by what that
+block computes differently. Comparing the states themselves instead would not do: on SmolLM2
+Q4_1 even the native engine's scalar and SIMD kernels, which differ only in summation order,
+drift apart to a 3% relative error by layer 5, burying a 1% one-layer defect.
+
+The error of a block at a layer is the median over positions of ||b - a|| / ||a||. Its noise
+floor is measured on the pair itself: the median of that error over all layers, the layers
+being each other's controls (a defect confined to a few layers does not move the median). The
+localization is the first layer and point, in forward order, whose error exceeds
+:data:`TIMES_FLOOR` times the floor (or :data:`GROSS_ERROR` outright: a defect in every layer
+raises the floor with it, and no rounding moves one block's output by 5%), with the first
+position where it does.
+
+Inside the native engine, for injected faults only (:func:`localize_fault`): the first point
+where a faulty run departs from a clean run of the same engine.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lockstep.backends.native import CAPTURE_POINTS, NativeModel
+from lockstep.backends.capture import ANCHOR_POINTS, CAPTURE_POINTS, LOCAL_POINTS, Anchoring, Capturing
+from lockstep.backends.native import NativeModel
+
+# A block's error may be this many times the pair's floor before it counts: measured clean
+# pairs stay within 3x of their median (benchmarks/detection_floor.py); a 0.3% perturbation of
+# one layer's weights is ~1000x.
+TIMES_FLOOR = 30.0
+# One block's relative error that no rounding explains: 8-bit activations move a block's
+# output by at most ~1% (measured: 0.3% median for llama.cpp's attention against the native
+# engine's on SmolLM2 Q4_1).
+GROSS_ERROR = 0.05
+# Relative errors below this are float32 rounding of the values themselves.
+_FLOAT_FLOOR = 1e-6
+
+
+def block_errors(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """point -> [n_layer, n_positions]: ||anchored - free|| / ||free|| per position, for the
+    points an anchored capture computes from its anchors alone."""
+    out = {}
+    for point in LOCAL_POINTS:
+        if point not in free or point not in anchored:
+            continue
+        a = np.asarray(free[point], dtype=np.float64)
+        b = np.asarray(anchored[point], dtype=np.float64)
+        if a.shape != b.shape:
+            raise ValueError(f"captured {point} differs in shape: {a.shape} against {b.shape}")
+        scale = np.maximum(np.linalg.norm(a, axis=-1), np.finfo(np.float32).tiny)
+        out[point] = np.linalg.norm(b - a, axis=-1) / scale
+    return out
+
+
+def localize_pair(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndarray]) -> dict[str, Any] | None:
+    """The first layer and point (forward order) whose block error exceeds the floor (see the
+    module's docstring), with the first position there and how far above; None if none does."""
+    errors = block_errors(free, anchored)
+    medians = {point: np.median(e, axis=-1) for point, e in errors.items()}  # [n_layer]
+    floors = {point: max(float(np.median(m)), _FLOAT_FLOOR) for point, m in medians.items()}
+    n_layer = min(len(m) for m in medians.values())
+    for layer in range(n_layer):
+        for point in LOCAL_POINTS:
+            if point not in errors:
+                continue
+            error, floor = float(medians[point][layer]), floors[point]
+            limit = min(TIMES_FLOOR * floor, GROSS_ERROR)
+            if error > limit:
+                position = int(np.flatnonzero(errors[point][layer] > limit)[0])
+                return {"layer": layer, "point": point, "position": position, "error": error,
+                        "floor": floor, "times_floor": error / floor}
+    return None
+
+
+def capture_free(name: str, backend: Any, model: Path, ids: np.ndarray, *, inject_fault: str | None = None,
+                 n_threads: int | None = None) -> dict[str, np.ndarray] | None:
+    """A crossval backend's own hidden states (None when it cannot capture). The dispatcher's
+    native backend is the C++ engine itself; it is captured through a NativeModel on the same
+    file with the same fault."""
+    if isinstance(backend, Capturing):
+        return backend.capture(ids)
+    if name == "native":
+        return NativeModel(model, n_threads=n_threads, inject_fault=inject_fault or None).capture(ids)
+    return None
+
+
+def anchors_of(free: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {point: free[point] for point in ANCHOR_POINTS}
+
+
+def can_anchor(backend: Any) -> bool:
+    return isinstance(backend, Anchoring)
 
 
 def localize_fault(model: str | Path, ids: Sequence[int], fault: str, *, n_threads: int | None = None,

@@ -33,6 +33,9 @@ class PairReport:
     teacher_forced_first_divergence: int | None = None
     free_running: list[int] = field(default_factory=list)
     free_running_agreement: int | None = None
+    # Where the pair's hidden states first part beyond the noise floor (localization.localize_pair);
+    # None when no layer does or the pair was not localized.
+    localization: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -43,7 +46,7 @@ class PairReport:
             "reference": self.reference, "test": self.test, "passed": self.passed,
             "precision_class": self.precision_class, "thresholds": self.thresholds,
             "first_divergence": self.first_divergence, "divergence_reason": self.divergence_reason,
-            **self.metrics.summary(),
+            **self.metrics.summary(), "localization": self.localization,
         }
         if self.teacher_forced is not None:
             out["teacher_forced"] = {**self.teacher_forced.summary(),

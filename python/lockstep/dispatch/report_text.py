@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import sys
+from collections.abc import Collection, Sequence
 from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 
+from lockstep.dispatch.metrics import LogitComparison
 from lockstep.dispatch.report import CrossvalReport, PairReport
 
 _VERDICTS = {0: "[green]PASS[/]: every position within thresholds", 1: "[red]DIVERGED[/]: logits differ",
@@ -78,24 +81,51 @@ def _print_pair(console: Console, pair: PairReport, max_rows: int) -> None:
             f"{pair.test} (e.g. {', '.join(map(repr, a['examples_test'][:3])) or '—'}) have no counterpart; "
             f"most probability on them: {a['max_unaligned_mass_reference']:.2g} / {a['max_unaligned_mass_test']:.2g}"
         )
-    table = Table("pos", "cosine", "max |Δ|", "NMSE", "KL", "top-1 ref/test", "top-k", "τ-b", "Δp next", show_lines=False)
-    columns = pair.metrics.columns
-    n = len(pair.metrics)
-    rows = range(n) if n <= max_rows else list(range(max_rows // 2)) + list(range(n - max_rows // 2, n))
-    for i in rows:
-        mark = "[red]" if pair.first_divergence is not None and i >= pair.first_divergence else ""
-        end = "[/]" if mark else ""
-        dp = columns["p_next_b"][i] - columns["p_next_a"][i]
-        table.add_row(
-            f"{mark}{i}{end}", f"{columns['cosine'][i]:.6f}", f"{columns['max_abs_diff'][i]:.3g}",
-            f"{columns['nmse'][i]:.2e}", f"{columns['kl'][i]:.2e}", f"{columns['top1_a'][i]}/{columns['top1_b'][i]}",
-            f"{columns['topk_overlap'][i]:.2f}", f"{columns['kendall_tau'][i]:.3f}",
-            "—" if dp != dp else f"{dp:+.4f}",
+    console.print(position_table(pair.metrics, pair.first_divergence, max_rows))
+    loc = pair.localization
+    if loc:
+        console.print(
+            f"  [bold]localized[/] at layer {loc['layer']} {loc['point']}, position {loc['position']}: "
+            f"that block's error {loc['error']:.2g} is {loc['times_floor']:.3g}× the pair's floor {loc['floor']:.2g} "
+            f"({loc['anchored']} recomputed each layer from {loc['anchors_from']}'s hidden states)"
         )
-    console.print(table)
     if pair.teacher_forced is not None:
         t = pair.teacher_forced.summary()
         console.print(
             f"  {len(pair.teacher_forced)} teacher-forced steps: mean KL {t['mean_kl']:.3g}, top-1 agreement "
             f"{t['top1_agreement']:.3f}; free-running greedy agrees for {pair.free_running_agreement} tokens"
         )
+
+
+def position_table(metrics: LogitComparison, first_divergence: int | None, max_rows: int = 40, *,
+                   rows: Sequence[int] | None = None, failing: Collection[int] = (),
+                   top1_header: str = "top-1 ref/test") -> Table:
+    """The per-position metrics table: every row up to `max_rows`, else the first and last
+    halves (or exactly `rows`). Rows from `first_divergence` on are red; rows in `failing`
+    also carry a ✗, which survives plain text (CI logs, assertion messages)."""
+    table = Table("pos", "cosine", "max |Δ|", "NMSE", "KL", top1_header, "top-k", "τ-b", "Δp next", show_lines=False)
+    columns = metrics.columns
+    n = len(metrics)
+    if rows is None:
+        rows = range(n) if n <= max_rows else list(range(max_rows // 2)) + list(range(n - max_rows // 2, n))
+    for i in rows:
+        mark = "[red]" if first_divergence is not None and i >= first_divergence else ""
+        end = "[/]" if mark else ""
+        flag = " ✗" if i in failing else ""
+        dp = columns["p_next_b"][i] - columns["p_next_a"][i]
+        table.add_row(
+            f"{mark}{i}{flag}{end}", f"{columns['cosine'][i]:.6f}", f"{columns['max_abs_diff'][i]:.3g}",
+            f"{columns['nmse'][i]:.2e}", f"{columns['kl'][i]:.2e}", f"{columns['top1_a'][i]}/{columns['top1_b'][i]}",
+            f"{columns['topk_overlap'][i]:.2f}", f"{columns['kendall_tau'][i]:.3f}",
+            "—" if dp != dp else f"{dp:+.4f}",
+        )
+    return table
+
+
+def plain_text(*renderables, width: int = 160) -> str:
+    """Renderables (tables, markup strings) as plain text: no colour codes, not truncated."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, highlight=False, soft_wrap=True, width=width, color_system=None)
+    for renderable in renderables:
+        console.print(renderable)
+    return buffer.getvalue()

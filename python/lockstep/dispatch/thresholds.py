@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from lockstep import _core
 
 THRESHOLD_BANDS = ("same-arithmetic", "cross-precision")
@@ -29,3 +31,14 @@ def resolve_thresholds(overrides: Mapping[str, float] | None) -> dict[str, dict[
         for b in bands:
             resolved[b][name] = float(value)
     return resolved
+
+
+# The bits of failed_checks, in the order the crossval names a position's first broken threshold.
+CHECKS = {1: "cosine", 2: "NMSE", 4: "KL", 8: "top-1"}
+
+
+def failed_checks(columns: Mapping[str, np.ndarray], thresholds: Mapping[str, float]) -> np.ndarray:
+    """Per position (uint8), the thresholds of one band it breaks as the bits of :data:`CHECKS`;
+    0 where it is within all of them. The crossval's own rule (src/dispatch/crossval.cpp),
+    over LogitComparison columns."""
+    return _core.failed_checks(dict(columns), dict(thresholds))
