@@ -114,7 +114,7 @@ def capture(llama_cpp, model, ids: np.ndarray, points: Sequence[str], n_layer: i
         llama_cpp.llama_free(context)
     if errors:
         raise RuntimeError("llama.cpp: cannot read captured tensors: " + "; ".join(errors))
-    missing = sorted({f"{p}-{l}" for p in points for l in range(n_layer)} - {f"{p}-{l}" for p, l in found})
+    missing = sorted({f"{p}-{layer}" for p in points for layer in range(n_layer)} - {f"{p}-{layer}" for p, layer in found})
     if missing:
         raise RuntimeError(f"llama.cpp's graph has no tensor named {', '.join(missing[:4])}"
                            f"{' ...' if len(missing) > 4 else ''} for this architecture")

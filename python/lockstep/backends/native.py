@@ -24,7 +24,6 @@ from lockstep.backends.faults import check_fault
 from lockstep.text.tokenizer import Tokenizer
 
 
-
 class NativeModel:
     """The native engine: one model and one context (KV cache)."""
 
