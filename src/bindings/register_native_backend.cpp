@@ -61,6 +61,7 @@ void register_native_backend(py::module_& m) {
             });
         },
         py::arg("factory"), "Install the callable that makes the native backend's text codec for a model path (None removes it).");
+    m.def("engine_version", &dispatch::engine_version);
     m.def("use_default_native_text_codec", &dispatch::use_default_native_text_codec,
           "The native backend tokenizes with lockstep's own C++ tokenizer again (the default).");
 

@@ -24,8 +24,6 @@ TextCodecFactory& codec_factory() {
     return factory;
 }
 
-std::string engine_version() { return std::string("lockstep ") + LOCKSTEP_VERSION; }
-
 model::LoadOptions load_options(const BackendOptions& options) {
     model::LoadOptions load;
     load.n_threads = options.n_threads;
@@ -51,6 +49,8 @@ NativeBackend::NativeBackend(const std::string& model_path, const BackendOptions
     }
     if (factory) codec_ = factory(model_path);
 }
+
+std::string engine_version() { return std::string("lockstep ") + LOCKSTEP_VERSION; }
 
 std::string native_version(const model::Model& model) {
     std::string v = engine_version() + " (" + std::string(kernels::isa_name(model.kernels().isa)) + ")";

@@ -67,6 +67,8 @@ private:
 
 // What the native engine on `model` reports as its version and capabilities, wherever it is
 // used: the dispatcher's backend and the Python NativeModel give the same answer.
+// "lockstep X.Y.Z": the version this engine was built as (pyproject.toml's).
+std::string engine_version();
 std::string native_version(const model::Model& model);
 std::vector<std::string> native_capabilities(const model::Model& model, bool has_tokenizer);
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.generate import Generates
 from lockstep.backends.reference_logs import import_reference, verbose
 from lockstep.backends.weight_types import float_weights_only
 from lockstep.routing.preflight import HF_INSTALL, check_packages
@@ -19,7 +20,7 @@ from lockstep.routing.preflight import HF_INSTALL, check_packages
 NAME = "hf"
 
 
-class HFBackend(_core.Backend):
+class HFBackend(_core.Backend, Generates):
     def __init__(self, model_path: str | os.PathLike, n_threads: int | None = None):
         _core.Backend.__init__(self)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub
@@ -44,6 +45,8 @@ class HFBackend(_core.Backend):
             folder, dtype=torch.float32, attn_implementation="eager", **kwargs
         ).eval()
         self._byte_level = _is_byte_level(self._tokenizer)
+        self._cache = None  # transformers' DynamicCache of the incremental context
+        self._n_past = 0
         # Every product in float32 on float32 weights (thresholds.h: a same-arithmetic pair with
         # any other such backend). Weights of a quantized GGUF are dequantized first: engines
         # that keep them quantized round the activations too, a cross-precision pair.
@@ -95,6 +98,46 @@ class HFBackend(_core.Backend):
         with torch.inference_mode():
             out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :]).logits[0]
         return out.float().numpy()  # shares the tensor's memory; the array keeps it alive
+
+    # The incremental context (lockstep.backends.protocol.IncrementalModel): a DynamicCache.
+    @property
+    def n_past(self) -> int:
+        return self._n_past
+
+    def reset(self) -> None:
+        self._cache, self._n_past = None, 0
+
+    def rewind(self, n_keep: int) -> None:
+        if not 0 <= n_keep <= self._n_past:
+            raise ValueError(f"cannot rewind to {n_keep} tokens: the context holds {self._n_past}")
+        if n_keep == 0:
+            self.reset()
+            return
+        # Layer by layer to an absolute length: a forward pass interrupted (Ctrl-C) part way
+        # leaves the first layers longer than the rest.
+        for layer in self._cache.layers:
+            held = layer.get_seq_length()
+            if held > n_keep:
+                layer.crop(n_keep - held)
+        self._n_past = n_keep
+
+    def eval(self, ids, last_only: bool = False) -> np.ndarray:
+        if len(ids) == 0:
+            raise ValueError("hf: no tokens to evaluate")
+        torch = self._torch
+        if self._n_past == 0:
+            self._cache = None
+        with torch.inference_mode():
+            out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :], past_key_values=self._cache,
+                              use_cache=True, logits_to_keep=1 if last_only else 0)
+        self._cache = out.past_key_values
+        self._n_past += len(ids)
+        return out.logits[0].float().numpy()
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        eos = self._tokenizer.eos_token_id
+        return frozenset() if eos is None else frozenset({int(eos)})
 
 
 def _is_byte_level(tokenizer) -> bool:
