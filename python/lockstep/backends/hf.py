@@ -45,6 +45,8 @@ class HFBackend(_core.Backend, Generates):
             folder, dtype=torch.float32, attn_implementation="eager", **kwargs
         ).eval()
         self._byte_level = _is_byte_level(self._tokenizer)
+        if self._byte_level and not _BYTE_DECODER:  # lockstep.load builds backends without register()'s factory
+            _BYTE_DECODER.update(_byte_decoder())
         self._cache = None  # transformers' DynamicCache of the incremental context
         self._n_past = 0
         # Every product in float32 on float32 weights (thresholds.h: a same-arithmetic pair with
@@ -160,8 +162,6 @@ def register() -> None:
     def create(path: str, options: dict) -> HFBackend:
         if options.get("inject_fault"):
             raise ValueError("faults can be injected into the native backend only")
-        if not _BYTE_DECODER:
-            _BYTE_DECODER.update(_byte_decoder())
         return HFBackend(path, n_threads=options.get("n_threads") or None)
 
     def preflight() -> dict:
