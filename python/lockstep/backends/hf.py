@@ -6,6 +6,7 @@ Loads a safetensors model folder, or a GGUF file through transformers' own GGUF 
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -48,6 +49,8 @@ class HFBackend(_core.Backend, Generates):
         if self._byte_level and not _BYTE_DECODER:  # lockstep.load builds backends without register()'s factory
             _BYTE_DECODER.update(_byte_decoder())
         self._cache = None  # transformers' DynamicCache of the incremental context
+        # transformers renamed forward's past_key_values to cache (5.x deprecates the old name).
+        self._cache_argument = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
         self._n_past = 0
         # Every product in float32 on float32 weights (thresholds.h: a same-arithmetic pair with
         # any other such backend). Weights of a quantized GGUF are dequantized first: engines
@@ -130,9 +133,9 @@ class HFBackend(_core.Backend, Generates):
         if self._n_past == 0:
             self._cache = None
         with torch.inference_mode():
-            out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :], past_key_values=self._cache,
-                              use_cache=True, logits_to_keep=1 if last_only else 0)
-        self._cache = out.past_key_values
+            out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :], use_cache=True,
+                              logits_to_keep=1 if last_only else 0, **{self._cache_argument: self._cache})
+        self._cache = getattr(out, self._cache_argument)
         self._n_past += len(ids)
         return out.logits[0].float().numpy()
 

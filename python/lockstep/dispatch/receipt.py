@@ -54,8 +54,8 @@ def backend_facts(name: str, version: str, model: object | None = None) -> dict[
     build: dict[str, Any]
     if name == "native":
         info = getattr(model, "info", None) or {}
-        build = {"kernel_isa": info.get("isa", _core.best_isa()), "compiled_isas": list(_core.compiled_isas()),
-                 "supported_isas": list(_core.supported_isas()), "n_threads": info.get("n_threads")}
+        build = {"kernel_isa": info.get("isa", _core.kernels.best_isa()), "compiled_isas": list(_core.kernels.compiled_isas()),
+                 "supported_isas": list(_core.kernels.supported_isas()), "n_threads": info.get("n_threads")}
     elif name == "llama.cpp":
         import llama_cpp
 
