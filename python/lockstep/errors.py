@@ -84,7 +84,17 @@ class NotProtobuf(Exception):
         self.reason = reason
 
 
+def format_error(path: str | Path, offset: int | None, reason: str) -> FormatError:
+    """A FormatError naming the file, the byte offset (None: not tied to one place) and the problem."""
+    message = f"{path}: {reason}" if offset is None else f"{path}: at byte {offset}: {reason}"
+    error = FormatError(message)
+    error.path = str(path)
+    error.offset = offset
+    error.reason = reason
+    return error
+
+
 __all__ = [
-    "BackendLoadError", "BackendUnavailable", "ConvertError", "ExitCode", "FormatError", "NotProtobuf", "RouteError", "TemplateError",
+    "BackendLoadError", "BackendUnavailable", "ConvertError", "ExitCode", "FormatError", "NotProtobuf", "format_error", "RouteError", "TemplateError",
     "UnsupportedTypeError", "UsageError",
 ]

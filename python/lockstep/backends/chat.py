@@ -6,11 +6,11 @@ end-of-turn token or the vocabulary's EOS.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -34,8 +34,8 @@ class Turn:
 
 
 class ChatSession:
-    def __init__(self, model: IncrementalModel, model_path: str | os.PathLike, *, template: str = "auto",
-                 chat_template: str | os.PathLike | None = None, system_prompt: str | None = None,
+    def __init__(self, model: IncrementalModel, model_path: str | Path, *, template: str = "auto",
+                 chat_template: str | Path | None = None, system_prompt: str | None = None,
                  settings: SamplingSettings = SamplingSettings(max_tokens=256), date: datetime | None = None):
         """template / chat_template: as crossval's --prompt-template / --chat-template.
         date pins strftime_now in jinja templates (reproducible prompts)."""

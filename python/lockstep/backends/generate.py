@@ -10,8 +10,9 @@ prompt, which starts with everything said so far, prefills only the new turn.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class GenerationRecord:
 
 def generate_ids(model: IncrementalModel, prompt_ids: Sequence[int] | np.ndarray,
                  settings: SamplingSettings = SamplingSettings(), stop_ids: frozenset[int] = frozenset(),
-                 context: Context | None = None, record: GenerationRecord | None = None) -> Iterator[int]:
+                 context: Context | None = None, record: GenerationRecord | None = None) -> Generator[int, None, None]:
     """The tokens that follow `prompt_ids`, one at a time (a stop token ends without being yielded).
 
     context: the conversation's context to continue (None: a fresh one). The same settings and
@@ -141,7 +142,7 @@ class Generates:
         """Text pieces as they are produced: greedy at temperature 0, else the seeded sampler
         chain (sampling: top_k, top_p, min_p, repeat_penalty, presence_penalty,
         frequency_penalty, penalty_last_n, stop)."""
-        return generate(self, prompt, max_tokens, temperature, seed, add_special, **sampling)
+        return generate(cast(IncrementalModel, self), prompt, max_tokens, temperature, seed, add_special, **sampling)
 
 
 def generate(model: IncrementalModel, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class HFBackend(_core.Backend, Generates):
         self._byte_level = _is_byte_level(self._tokenizer)
         if self._byte_level and not _BYTE_DECODER:  # lockstep.load builds backends without register()'s factory
             _BYTE_DECODER.update(_byte_decoder())
-        self._cache = None  # transformers' DynamicCache of the incremental context
+        self._cache: Any = None  # transformers' DynamicCache of the incremental context
         # transformers renamed forward's past_key_values to cache (5.x deprecates the old name).
         self._cache_argument = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
         self._n_past = 0
@@ -74,7 +75,7 @@ class HFBackend(_core.Backend, Generates):
 
     def token_piece(self, token_id: int) -> bytes:
         token = self._tokenizer.convert_ids_to_tokens(int(token_id))
-        if token is None:
+        if not isinstance(token, str):  # None for an id outside the vocabulary
             return b""
         if token in self._tokenizer.all_special_tokens or token_id in self._tokenizer.added_tokens_decoder:
             return token.encode("utf-8")
@@ -86,8 +87,8 @@ class HFBackend(_core.Backend, Generates):
 
     def detokenize(self, ids, skip_special: bool = False) -> str:
         """The tokenizer's own decode, without transformers' clean-up of spaces before punctuation."""
-        return self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special,
-                                      clean_up_tokenization_spaces=False)
+        return str(self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special,
+                                          clean_up_tokenization_spaces=False))
 
     def vocab_size(self) -> int:
         return int(self._model.config.vocab_size)

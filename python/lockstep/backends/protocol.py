@@ -67,7 +67,7 @@ class IncrementalModel(Model, Protocol):
         """Keeps the first n_keep tokens of the context (0 <= n_keep <= n_past)."""
         ...
 
-    def eval(self, ids: Sequence[int] | np.ndarray, last_only: bool = False) -> np.ndarray:
+    def eval(self, ids: Sequence[int] | np.ndarray, *, last_only: bool = False) -> np.ndarray:
         """Appends `ids` to the context; float32 logits of the new positions ([1, vocab] with last_only)."""
         ...
 
