@@ -60,6 +60,11 @@ class TemplateError(ValueError):
     """A prompt template could not be chosen or rendered (exit 4)."""
 
 
+class ReceiptError(ValueError):
+    """A receipt file that is unreadable, not a lockstep receipt, or of a schema version this
+    lockstep does not read (docs/receipt-json.md)."""
+
+
 class ConvertError(ValueError):
     """The input folder cannot be converted: missing or malformed files, an unsupported
     architecture or tokenizer (exit 5, bad model file)."""

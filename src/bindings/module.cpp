@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
     lockstep::bindings::register_quant(m);
     lockstep::bindings::register_tokenizer(m);
     lockstep::bindings::register_native_backend(m);
+    lockstep::bindings::register_sampling(m);
 }

@@ -16,5 +16,6 @@ void register_safetensors(pybind11::module_& m);
 void register_quant(pybind11::module_& m);
 void register_tokenizer(pybind11::module_& m);
 void register_native_backend(pybind11::module_& m);
+void register_sampling(pybind11::module_& m);
 
 }  // namespace lockstep::bindings

@@ -126,6 +126,7 @@ void register_model(py::module_& m) {
             },
             py::arg("ids"), py::arg("all_logits") = true, py::arg("capture") = std::vector<std::string>{})
         .def("reset", [](NativeModel& self) { self.session.reset(); })
+        .def("rewind", [](NativeModel& self, int64_t n_keep) { self.session.rewind(n_keep); }, py::arg("n_keep"))
         .def_property_readonly("n_past", [](const NativeModel& self) { return self.session.n_past(); })
         .def_property_readonly("n_ctx", [](const NativeModel& self) { return self.session.n_ctx(); })
         .def("info", &info)

@@ -16,6 +16,8 @@ namespace lockstep::bindings {
 void register_native_backend(py::module_& m) {
     dispatch::register_native_backend();
 
+    m.def("engine_version", &dispatch::engine_version, "\"lockstep X.Y.Z\": the version this engine was built as.");
+
     m.def(
         "fault_catalogue",
         []() {

@@ -14,7 +14,6 @@
 namespace lockstep::dispatch {
 namespace {
 
-std::string engine_version() { return std::string("lockstep ") + LOCKSTEP_VERSION; }
 
 model::LoadOptions load_options(const BackendOptions& options) {
     model::LoadOptions load;
@@ -29,6 +28,8 @@ NativeBackend::NativeBackend(const std::string& model_path, const BackendOptions
     : model_(model::Model::load(model_path, load_options(options))),
       session_(model_, 0),
       tokenizer_(model_tokenizer(model_path)) {}
+
+std::string engine_version() { return std::string("lockstep ") + LOCKSTEP_VERSION; }
 
 std::string native_version(const model::Model& model) {
     std::string v = engine_version() + " (" + std::string(kernels::isa_name(model.kernels().isa)) + ")";

@@ -55,6 +55,9 @@ private:
     std::shared_ptr<tokenizer::Tokenizer> tokenizer_;  // null: the model has no vocabulary
 };
 
+// "lockstep X.Y.Z": the version this engine was built as (pyproject.toml's).
+std::string engine_version();
+
 // The native backend's registry entry: always available, version = lockstep's.
 BackendFactory native_backend_factory();
 void register_native_backend();

@@ -52,6 +52,13 @@ EvalResult Session::eval(std::span<const int32_t> ids, const EvalOptions& option
     return result;
 }
 
+void Session::rewind(int64_t n_keep) {
+    if (n_keep < 0 || n_keep > n_past_)
+        throw std::invalid_argument("cannot rewind to " + std::to_string(n_keep) + " tokens: the context holds " +
+                                    std::to_string(n_past_));
+    n_past_ = n_keep;
+}
+
 void Session::ensure_workspace(int64_t n) {
     const ModelConfig& c = model_->config();
     auto fit = [](std::vector<float>& v, int64_t size) {

@@ -41,6 +41,12 @@ public:
         if (model_->fault() != Fault::StaleKvAfterReset) n_past_ = 0;
     }
 
+    // Keeps the first n_keep positions and forgets the rest (their cache entries are
+    // overwritten by the next eval): a conversation whose new prompt shares a prefix with
+    // the context prefills only what differs. Throws std::invalid_argument unless
+    // 0 <= n_keep <= n_past.
+    void rewind(int64_t n_keep);
+
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }
     const Model& model() const { return *model_; }

@@ -1,75 +1,157 @@
-"""Text generation on the native engine: greedy or seeded sampling, one token at a time
-through the KV cache, streamed as text that is always valid UTF-8."""
+"""Text generation on any backend (lockstep.backends.protocol.IncrementalModel): the prompt in
+one prefill, then one decode step per token through the backend's KV cache, each token drawn
+by the shared sampler chain (lockstep.backends.sampling), streamed as text that is always
+valid UTF-8 and ends before any stop string.
+
+A :class:`Context` remembers which tokens the backend's cache holds, so a conversation's next
+prompt, which starts with everything said so far, prefills only the new turn.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
-from lockstep.backends.protocol import Model
+from lockstep.backends.protocol import IncrementalModel
+from lockstep.backends.sampling import SamplingSettings, logit_row
+from lockstep.text.stop_strings import StopStrings
 from lockstep.text.utf8_stream import Utf8Stream
 
 
-class IncrementalModel(Model, Protocol):
-    """A model that decodes through a KV cache (the native engine's eval)."""
+class Context:
+    """The tokens in a model's context. Invariant: they are the first len(tokens) positions of
+    the backend's cache (which may hold more after an interrupted step; those are rewound)."""
 
-    def reset(self) -> None: ...
+    def __init__(self, model: IncrementalModel):
+        self.model = model
+        self.tokens: list[int] = []
+        model.reset()
 
-    def eval(self, ids: Sequence[int] | np.ndarray, capture=None, last_only: bool = False): ...
+    def prefill(self, ids: Sequence[int] | np.ndarray) -> tuple[np.ndarray, int]:
+        """Makes the context exactly `ids`, computing only what differs from what it holds:
+        (logits of the last position [1, vocab], how many tokens were computed)."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            raise ValueError("no prompt tokens")
+        common = 0
+        for held, new in zip(self.tokens, ids):
+            if held != new:
+                break
+            common += 1
+        common = min(common, len(ids) - 1)  # the last prompt token is always computed: its logits pick the first reply token
+        self.model.rewind(common)
+        del self.tokens[common:]
+        logits = self.model.eval(ids[common:], last_only=True)
+        self.tokens.extend(ids[common:])
+        return logits, len(ids) - common
+
+    def append(self, token: int) -> np.ndarray:
+        logits = self.model.eval([token], last_only=True)
+        self.tokens.append(int(token))
+        return logits
+
+
+@dataclass
+class GenerationRecord:
+    """What one generation did, filled in as it runs (the receipt's and /metrics' figures)."""
+
+    prompt_tokens: int = 0
+    prefilled_tokens: int = 0  # prompt tokens computed; the rest were already in the cache
+    tokens: list[int] = field(default_factory=list)
+    prefill_ms: float = 0.0
+    decode_ms: float = 0.0
+    first_token_ms: float = 0.0  # from the start of the prefill to the first token drawn
+    stop_reason: str = ""  # "eos", "max-tokens", "stop-string", "interrupted"
 
     @property
-    def eos_ids(self) -> frozenset[int]: ...
+    def tokens_per_second(self) -> float:
+        """Decode speed: tokens after the first over the time their steps took."""
+        steps = len(self.tokens) - 1
+        return steps / (self.decode_ms / 1000) if steps > 0 and self.decode_ms > 0 else 0.0
 
 
-def pick_token(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
-    """Argmax at temperature 0; otherwise a draw from softmax(logits / temperature)."""
-    if temperature <= 0.0:
-        return int(np.argmax(logits))
-    scaled = logits.astype(np.float64) / temperature
-    probabilities = np.exp(scaled - scaled.max())
-    probabilities /= probabilities.sum()
-    return int(rng.choice(probabilities.size, p=probabilities))
-
-
-def generate_ids(model: IncrementalModel, prompt_ids: Sequence[int] | np.ndarray, max_tokens: int = 64,
-                 temperature: float = 0.0, seed: int = 0, stop_ids: frozenset[int] = frozenset()) -> Iterator[int]:
+def generate_ids(model: IncrementalModel, prompt_ids: Sequence[int] | np.ndarray,
+                 settings: SamplingSettings = SamplingSettings(), stop_ids: frozenset[int] = frozenset(),
+                 context: Context | None = None, record: GenerationRecord | None = None) -> Generator[int, None, None]:
     """The tokens that follow `prompt_ids`, one at a time (a stop token ends without being yielded).
 
-    The prompt is evaluated in one prefill from an empty context, then each new token in one
-    decode step; only the last row of logits is computed. The same seed gives the same tokens.
+    context: the conversation's context to continue (None: a fresh one). The same settings and
+    seed give the same tokens on the same backend.
     """
-    if max_tokens < 0:
-        raise ValueError(f"max_tokens must not be negative, got {max_tokens}")
-    if temperature < 0 or not np.isfinite(temperature):
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
-    rng = np.random.default_rng(seed)
-    if max_tokens == 0:
+    record = record if record is not None else GenerationRecord()
+    record.prompt_tokens = len(prompt_ids)
+    if settings.max_tokens == 0:
+        record.stop_reason = "max-tokens"
         return
-    model.reset()
-    logits = model.eval(prompt_ids, last_only=True)
-    for produced in range(max_tokens):
-        token = pick_token(logits[-1], temperature, rng)
+    context = context if context is not None else Context(model)
+    sampler = settings.sampler()
+    start = time.perf_counter()
+    logits, record.prefilled_tokens = context.prefill(prompt_ids)
+    record.prefill_ms = (time.perf_counter() - start) * 1000
+    decode_start = None
+    while True:
+        token = sampler.sample(logit_row(logits), np.asarray(context.tokens, dtype=np.int32))
+        now = time.perf_counter()
+        if decode_start is None:
+            decode_start = now
+            record.first_token_ms = (now - start) * 1000
+        record.decode_ms = (now - decode_start) * 1000
         if token in stop_ids:
+            record.stop_reason = "eos"
             return
+        record.tokens.append(token)
         yield token
-        if produced + 1 < max_tokens:
-            logits = model.eval([token], last_only=True)
+        if len(record.tokens) == settings.max_tokens:
+            record.stop_reason = "max-tokens"
+            return
+        logits = context.append(token)
 
 
-def generate(model: IncrementalModel, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
-             add_special: bool = True) -> Iterator[str]:
-    """Text pieces as they are produced, stopping at the vocabulary's end-of-sequence token."""
-    prompt_ids = model.tokenize(prompt, add_special=add_special, parse_special=True)
-    stream = Utf8Stream()
-    for token in generate_ids(model, prompt_ids, max_tokens, temperature, seed, stop_ids=model.eos_ids):
-        text = stream.feed(model.token_piece(token))
+def stream_text(model: IncrementalModel, prompt_ids: Sequence[int] | np.ndarray,
+                settings: SamplingSettings = SamplingSettings(), stop_ids: frozenset[int] = frozenset(),
+                context: Context | None = None, record: GenerationRecord | None = None) -> Iterator[str]:
+    """The generated text in pieces as tokens arrive, ending before the first stop string."""
+    record = record if record is not None else GenerationRecord()
+    utf8, stops = Utf8Stream(), StopStrings(settings.stop)
+    tokens = generate_ids(model, prompt_ids, settings, stop_ids, context, record)
+    for token in tokens:
+        text = stops.feed(utf8.feed(model.token_piece(token)))
         if text:
             yield text
-    tail = stream.flush()
+        if stops.stopped:
+            tokens.close()
+            record.stop_reason = "stop-string"
+            return
+    tail = stops.feed(utf8.flush())
+    if stops.stopped:
+        record.stop_reason = "stop-string"
+    tail += stops.flush()
     if tail:
         yield tail
 
 
-__all__ = ["generate", "generate_ids", "pick_token"]
+class Generates:
+    """model.generate(prompt, ...) for a backend class that is an IncrementalModel."""
+
+    def generate(self, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
+                 add_special: bool = True, **sampling) -> Iterator[str]:
+        """Text pieces as they are produced: greedy at temperature 0, else the seeded sampler
+        chain (sampling: top_k, top_p, min_p, repeat_penalty, presence_penalty,
+        frequency_penalty, penalty_last_n, stop)."""
+        return generate(cast(IncrementalModel, self), prompt, max_tokens, temperature, seed, add_special, **sampling)
+
+
+def generate(model: IncrementalModel, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
+             add_special: bool = True, **sampling) -> Iterator[str]:
+    """Text pieces as they are produced, stopping at the vocabulary's end of sequence.
+    sampling: the other SamplingSettings (top_k, top_p, min_p, repeat_penalty, ..., stop)."""
+    settings = SamplingSettings(max_tokens=max_tokens, temperature=temperature, seed=seed, **sampling)
+    prompt_ids = model.tokenize(prompt, add_special=add_special, parse_special=True)
+    return stream_text(model, prompt_ids, settings, stop_ids=model.eos_ids)
+
+
+__all__ = ["Context", "Generates", "GenerationRecord", "generate", "generate_ids", "stream_text"]

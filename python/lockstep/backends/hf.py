@@ -6,13 +6,16 @@ Loads a safetensors model folder, or a GGUF file through transformers' own GGUF 
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lockstep import _core
 from lockstep.backends.capture import CAPTURE_POINTS, LOCAL_POINTS, check_points
+from lockstep.backends.generate import Generates
 from lockstep.backends.reference_logs import import_reference, verbose
 from lockstep.backends.weight_types import float_weights_only
 from lockstep.routing.preflight import HF_INSTALL, check_packages
@@ -20,7 +23,7 @@ from lockstep.routing.preflight import HF_INSTALL, check_packages
 NAME = "hf"
 
 
-class HFBackend(_core.Backend):
+class HFBackend(_core.Backend, Generates):
     def __init__(self, model_path: str | os.PathLike, n_threads: int | None = None):
         _core.Backend.__init__(self)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub
@@ -45,6 +48,12 @@ class HFBackend(_core.Backend):
             folder, dtype=torch.float32, attn_implementation="eager", **kwargs
         ).eval()
         self._byte_level = _is_byte_level(self._tokenizer)
+        if self._byte_level and not _BYTE_DECODER:  # lockstep.load builds backends without register()'s factory
+            _BYTE_DECODER.update(_byte_decoder())
+        self._cache: Any = None  # transformers' DynamicCache of the incremental context
+        # transformers renamed forward's past_key_values to cache (5.x deprecates the old name).
+        self._cache_argument = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
+        self._n_past = 0
         # Every product in float32 on float32 weights (thresholds.h: a same-arithmetic pair with
         # any other such backend). Weights of a quantized GGUF are dequantized first: engines
         # that keep them quantized round the activations too, a cross-precision pair.
@@ -154,6 +163,46 @@ class HFBackend(_core.Backend):
                 handle.remove()
         return {point: np.stack(values) for point, values in found.items()}
 
+    # The incremental context (lockstep.backends.protocol.IncrementalModel): a DynamicCache.
+    @property
+    def n_past(self) -> int:
+        return self._n_past
+
+    def reset(self) -> None:
+        self._cache, self._n_past = None, 0
+
+    def rewind(self, n_keep: int) -> None:
+        if not 0 <= n_keep <= self._n_past:
+            raise ValueError(f"cannot rewind to {n_keep} tokens: the context holds {self._n_past}")
+        if n_keep == 0:
+            self.reset()
+            return
+        # Layer by layer to an absolute length: a forward pass interrupted (Ctrl-C) part way
+        # leaves the first layers longer than the rest.
+        for layer in self._cache.layers:
+            held = layer.get_seq_length()
+            if held > n_keep:
+                layer.crop(n_keep - held)
+        self._n_past = n_keep
+
+    def eval(self, ids, last_only: bool = False) -> np.ndarray:
+        if len(ids) == 0:
+            raise ValueError("hf: no tokens to evaluate")
+        torch = self._torch
+        if self._n_past == 0:
+            self._cache = None
+        with torch.inference_mode():
+            out = self._model(torch.as_tensor(np.asarray(ids, dtype=np.int64))[None, :], use_cache=True,
+                              logits_to_keep=1 if last_only else 0, **{self._cache_argument: self._cache})
+        self._cache = getattr(out, self._cache_argument)
+        self._n_past += len(ids)
+        return out.logits[0].float().numpy()
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        eos = self._tokenizer.eos_token_id
+        return frozenset() if eos is None else frozenset({int(eos)})
+
 
 def _is_byte_level(tokenizer) -> bool:
     backend = getattr(tokenizer, "backend_tokenizer", None)
@@ -175,8 +224,6 @@ def register() -> None:
     def create(path: str, options: dict) -> HFBackend:
         if options.get("inject_fault"):
             raise ValueError("faults can be injected into the native backend only")
-        if not _BYTE_DECODER:
-            _BYTE_DECODER.update(_byte_decoder())
         return HFBackend(path, n_threads=options.get("n_threads") or None)
 
     def preflight() -> dict:

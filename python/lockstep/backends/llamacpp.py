@@ -10,6 +10,7 @@ import numpy as np
 from lockstep import _core
 from lockstep.backends import llamacpp_capture
 from lockstep.backends.capture import CAPTURE_POINTS, LOCAL_POINTS
+from lockstep.backends.generate import Generates
 from lockstep.backends.reference_logs import import_reference, verbose
 from lockstep.backends.weight_types import float_weights_only
 from lockstep.routing.preflight import LLAMA_CPP_INSTALL, check_llama_cpp
@@ -17,7 +18,7 @@ from lockstep.routing.preflight import LLAMA_CPP_INSTALL, check_llama_cpp
 NAME = "llama.cpp"
 
 
-class LlamaCppBackend(_core.Backend):
+class LlamaCppBackend(_core.Backend, Generates):
     """llama.cpp on one GGUF file: logits at every position (``logits_all``), CPU only."""
 
     def __init__(self, model_path: str | os.PathLike, n_threads: int | None = None, n_ctx: int = 2048,
@@ -103,9 +104,37 @@ class LlamaCppBackend(_core.Backend):
         if n > self._n_ctx:
             raise ValueError(f"llama.cpp: {n} tokens exceed the context of {self._n_ctx}")
         self._llm.reset()
+        return self.eval(ids)
+
+    # The incremental context (lockstep.backends.protocol.IncrementalModel): llama-cpp-python's
+    # own, whose n_tokens is the number of positions its KV cache holds.
+    @property
+    def n_past(self) -> int:
+        return int(self._llm.n_tokens)
+
+    def reset(self) -> None:
+        self._llm.reset()
+
+    def rewind(self, n_keep: int) -> None:
+        if not 0 <= n_keep <= self._llm.n_tokens:
+            raise ValueError(f"cannot rewind to {n_keep} tokens: the context holds {self._llm.n_tokens}")
+        self._llm.n_tokens = n_keep  # Llama.eval drops the cache from n_tokens on before it computes
+
+    def eval(self, ids, last_only: bool = False) -> np.ndarray:
+        start, n = self._llm.n_tokens, len(ids)
+        if n == 0:
+            raise ValueError("llama.cpp: no tokens to evaluate")
+        if start + n > self._n_ctx:
+            raise ValueError(f"llama.cpp: {start} tokens in context + {n} new ones exceed the context of {self._n_ctx}")
         self._llm.eval([int(i) for i in ids])
+        first = start + n - 1 if last_only else start
         # A copy: llama-cpp-python refills its score buffer on the next eval.
-        return np.array(self._llm.scores[:n], dtype=np.float32, copy=True)
+        return np.array(self._llm.scores[first:start + n], dtype=np.float32, copy=True)
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        eos = self._llm.token_eos()
+        return frozenset() if eos < 0 else frozenset({int(eos)})
 
     def capture(self, ids, points=CAPTURE_POINTS) -> dict[str, np.ndarray]:
         """{point: float32 [n_layer, len(ids), n_embd]} from llama.cpp's graph (lockstep.backends.capture)."""

@@ -1,16 +1,16 @@
 """lockstep.load: one model on one backend, behind the same methods whichever it is
-(lockstep.backends.protocol.Model)."""
+(lockstep.backends.protocol.IncrementalModel, which extends Model)."""
 
 from __future__ import annotations
 
 import os
 
-from lockstep.backends.protocol import Model
+from lockstep.backends.protocol import IncrementalModel
 from lockstep.routing.inspect import route_to
 from lockstep.routing.route import BACKENDS
 
 
-def load(path: str | os.PathLike, backend: str = "native", n_threads: int | None = None, **options) -> Model:
+def load(path: str | os.PathLike, backend: str = "native", n_threads: int | None = None, **options) -> IncrementalModel:
     """Load `path` (a GGUF file or a Hugging Face folder) on `backend`: "native", "llama.cpp" or "hf".
 
     The model is routed first, as ``lockstep.inspect`` routes it: RouteError when that backend

@@ -13,7 +13,7 @@ engine computes without holding the GIL.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,10 +21,11 @@ import numpy as np
 from lockstep import _core
 from lockstep.backends.capture import CAPTURE_POINTS, check_points
 from lockstep.backends.faults import check_fault
+from lockstep.backends.generate import Generates
 from lockstep.text.tokenizer import Tokenizer
 
 
-class NativeModel:
+class NativeModel(Generates):
     """The native engine: one model and one context (KV cache)."""
 
     def __init__(self, path: str | os.PathLike, n_threads: int | None = None, n_ctx: int | None = None,
@@ -70,6 +71,10 @@ class NativeModel:
     def reset(self) -> None:
         """Empties the context."""
         self._engine.reset()
+
+    def rewind(self, n_keep: int) -> None:
+        """Keeps the first n_keep tokens of the context: only what follows is computed again."""
+        self._engine.rewind(int(n_keep))
 
     def logits(self, ids: Sequence[int] | np.ndarray, capture: Sequence[str] | None = None):
         """Logits of every position of `ids` from an empty context: float32 [len(ids), n_vocab].
@@ -128,14 +133,6 @@ class NativeModel:
         """Tokens that end a generation (the vocabulary's EOS and end-of-turn tokens)."""
         eos = self.tokenizer.eos_id
         return frozenset() if eos is None else frozenset({eos})
-
-    def generate(self, prompt: str, max_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
-                 add_special: bool = True) -> Iterator[str]:
-        """Text pieces as they are produced: greedy at temperature 0, else seeded sampling."""
-        from lockstep.backends.generate import generate
-
-        return generate(self, prompt, max_tokens=max_tokens, temperature=temperature, seed=seed,
-                        add_special=add_special)
 
     def _check_ids(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         array = np.asarray(ids)

@@ -46,3 +46,32 @@ class Model(Protocol):
     def logits(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """float32 [len(ids), vocab_size()] from an empty context; row i predicts token i+1."""
         ...
+
+
+@runtime_checkable
+class IncrementalModel(Model, Protocol):
+    """A model with one context (KV cache) that grows token by token: what generation and chat
+    run on. Every backend is one (native: the engine's session; llama.cpp: its context; hf: a
+    transformers DynamicCache)."""
+
+    @property
+    def n_past(self) -> int:
+        """Tokens in the context so far."""
+        ...
+
+    def reset(self) -> None:
+        """Empties the context."""
+        ...
+
+    def rewind(self, n_keep: int) -> None:
+        """Keeps the first n_keep tokens of the context (0 <= n_keep <= n_past)."""
+        ...
+
+    def eval(self, ids: Sequence[int] | np.ndarray, *, last_only: bool = False) -> np.ndarray:
+        """Appends `ids` to the context; float32 logits of the new positions ([1, vocab] with last_only)."""
+        ...
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        """Tokens that end a generation (the vocabulary's end of sequence)."""
+        ...

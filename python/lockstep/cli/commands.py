@@ -1,5 +1,5 @@
 """Every subcommand module; importing this registers them all (lockstep.cli.registry)."""
 
-from lockstep.cli import convert, crossval, generate, inspect
+from lockstep.cli import chat, convert, crossval, generate, inspect, receipt
 
-__all__ = ["convert", "crossval", "generate", "inspect"]
+__all__ = ["chat", "convert", "crossval", "generate", "inspect", "receipt"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from lockstep.cli.registry import command
@@ -34,6 +35,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="FILE", help="also write the JSON report here")
     parser.add_argument("--inject-fault", metavar="NAME", help="inject a named fault into the native backend")
     parser.add_argument("--list-faults", action="store_true", help="list the injectable faults and exit")
+    parser.add_argument("--receipt-dir", metavar="DIR", help="write a receipt of the run into DIR (docs/receipt-json.md)")
 
 
 @command("crossval", _configure)
@@ -65,17 +67,35 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 0 or args.top_k < 1:
         raise UsageError("--steps must be >= 0 and --top-k >= 1")
     messages = load_messages(args.messages) if args.messages else None
+    start = time.perf_counter()
     report = crossval(
         Path(args.model), args.prompt, messages=messages, system_prompt=args.system_prompt, backends=backends,
         template=args.prompt_template, chat_template=args.chat_template, steps=args.steps,
         thresholds=thresholds, top_k=args.top_k, n_threads=args.threads, inject_fault=args.inject_fault,
     )
+    if args.receipt_dir:
+        _write_receipt(args, report, backends, messages, thresholds, (time.perf_counter() - start) * 1000)
     if args.out:
         Path(args.out).write_text(report.to_json() + "\n", encoding="utf-8")
     if args.format == "json":
         print(report.to_json())
     print_report(report, file=sys.stderr)
     return report.exit_code
+
+
+def _write_receipt(args, report, backends, messages, thresholds, total_ms: float) -> None:
+    from lockstep.dispatch.receipt import backend_facts, build_receipt, write_receipt
+
+    receipt = build_receipt(
+        "crossval", argv=sys.argv, flags={k: v for k, v in vars(args).items() if k != "run"}, model=args.model,
+        backends=[{**backend_facts(b["name"], b["version"]), "label": b["label"]} for b in report.backends],
+        template={"name": report.prompt.template, "reason": report.prompt.reason, "text": report.prompt.text,
+                  "add_bos": report.prompt.add_bos},
+        tokens=report.tokens, timings={"total_ms": total_ms},
+        result={"exit_code": report.exit_code, "passed": report.passed, "backend_specs": backends,
+                "messages": messages, "thresholds_given": thresholds or None},
+    )
+    print(f"receipt: {write_receipt(args.receipt_dir, receipt)}", file=sys.stderr)
 
 
 def _parse_thresholds(items: list[str]) -> dict[str, float]:

@@ -73,6 +73,19 @@ def conversation(
     return turns
 
 
+# Tokens with which chat templates end a turn; a reply stops at whichever the vocabulary has.
+END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>")
+
+
+def end_of_turn_markers(hints: TokenizerHints) -> tuple[str, ...]:
+    """The special-token texts that end an assistant turn for this tokenizer: the known
+    end-of-turn tokens it has, and its EOS."""
+    markers = [token for token in END_OF_TURN_TOKENS if token in hints.special_tokens]
+    if hints.eos_token and hints.eos_token not in markers:
+        markers.append(hints.eos_token)
+    return tuple(markers)
+
+
 def load_messages(path: str | Path) -> list[dict[str, str]]:
     """Read a conversation from a JSON file: a list of ``{"role": ..., "content": ...}``."""
     try:
