@@ -18,6 +18,9 @@ from lockstep.dispatch.metrics import LogitComparison, compare_logits
 from lockstep.dispatch.report import CrossvalReport
 from lockstep.dispatch.crossval import crossval
 from lockstep.zoo.known_models import default_model_path
+# The function shadows the subpackage's name on the package root, as DESIGN.md's API names it;
+# `from lockstep.zoo import synthetic` still finds the subpackage.
+from lockstep.zoo.sweep import zoo
 
 __version__ = "0.1.0"
 
@@ -44,4 +47,5 @@ __all__ = [
     "quantize",
     "route",
     "safetensors",
+    "zoo",
 ]

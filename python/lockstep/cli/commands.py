@@ -1,5 +1,5 @@
 """Every subcommand module; importing this registers them all (lockstep.cli.registry)."""
 
-from lockstep.cli import convert, crossval, generate, inspect
+from lockstep.cli import convert, crossval, generate, inspect, zoo
 
-__all__ = ["convert", "crossval", "generate", "inspect"]
+__all__ = ["convert", "crossval", "generate", "inspect", "zoo"]
