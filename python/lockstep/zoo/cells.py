@@ -146,9 +146,10 @@ def run_cell(cell: Cell, n_threads: int | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     row = base_row(cell)
     row["worker"] = f"{socket.gethostname()}:{os.getpid()}"  # the process whose engines ran it
+    if cell.problem is not None:  # known when planned: no pair of backends runs the model
+        row.update(verdict=ERROR, exit_code=cell.problem[0], error=cell.problem[1], wall_time_s=0.0)
+        return row
     try:
-        if cell.problem is not None:
-            raise _Planned(*cell.problem)
         with ENGINES.lock:
             prepared, loaded = ENGINES.prepared(cell.model, cell.backends, n_threads)
             prompt = cell.prompt
@@ -156,8 +157,6 @@ def run_cell(cell: Cell, n_threads: int | None = None) -> dict[str, Any]:
                               backends=prepared, n_threads=n_threads)
         row["loaded"] = loaded
         row.update(report_columns(report))
-    except _Planned as planned:
-        row.update(verdict=ERROR, exit_code=planned.code, error=planned.message)
     except Exception as error:  # a load failure, a template error, a backend crash: a row, not the end
         code, message = _problem(error)
         row.update(verdict=ERROR, exit_code=code, error=message)
@@ -180,12 +179,6 @@ def base_row(cell: Cell) -> dict[str, Any]:
     if cell.backends:
         row.update(reference=cell.backends[0], test=cell.backends[1])
     return row
-
-
-class _Planned(Exception):
-    def __init__(self, code: int, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 # Pair summary entries that are not columns: per-position data and the thresholds' table.
