@@ -11,9 +11,9 @@ import argparse
 import os
 
 import numpy as np
-from timing import emit_json, interleaved, median, print_table
 
 import lockstep
+from timing import emit_json, interleaved, median, print_table
 
 
 def numpy_metrics(a: np.ndarray, b: np.ndarray, next_tokens: np.ndarray, k: int = 10) -> dict[str, np.ndarray]:

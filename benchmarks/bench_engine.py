@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import emit_json, interleaved, median, print_table  # noqa: E402
-
 import lockstep  # noqa: E402
+from timing import emit_json, interleaved, median, print_table  # noqa: E402
 
 TINYLLAMA_TYPES = ("f16", "q8_0", "q4_0")
 MODELS = ("smollm2", *(f"tinyllama-{t}" for t in TINYLLAMA_TYPES))

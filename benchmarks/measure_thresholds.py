@@ -38,9 +38,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import crossval_models as models  # noqa: E402  (tests/crossval_models.py: tiny GGUF writer, file edits)
-
 import lockstep  # noqa: E402
-from lockstep.dispatch.crossval import crossval# noqa: E402
+from lockstep.dispatch.crossval import crossval  # noqa: E402
 from lockstep.dispatch.specs import PreparedBackend, prepare_backend
 from lockstep.dispatch.thresholds import default_thresholds
 

@@ -16,4 +16,7 @@ python -m pip install pydantic-extra-types==2.11.1 pycountry==26.2.16
 # llama-cpp-python source distribution, into ~/.cache/lockstep/llama-vocabs (pip reads the
 # sdist metadata with scikit-build-core from the test extra, without build isolation).
 python scripts/fetch_llama_vocabs.py
+# Lint and types first (settings in pyproject.toml): a minute, and they fail fast.
+python -m ruff check python tests benchmarks scripts
+python -m mypy
 python -m pytest "$@"

@@ -24,10 +24,11 @@ import torch
 import transformers
 from safetensors.numpy import load_file
 
-from lockstep.zoo import synthetic
 from lockstep.cli.main import main
 from lockstep.conversion.convert import convert
 from lockstep.errors import ConvertError, UnsupportedTypeError
+from lockstep.zoo import synthetic
+
 Q = gguf.GGMLQuantizationType
 # Digits in runs, contractions, repeated spaces, a newline and non-ASCII text: the cases where
 # the pre-tokenizers differ.

@@ -21,12 +21,13 @@ import numpy as np
 import pytest
 
 import crossval_models as models
+import lockstep
 from crossval_cli import crossval_cli as cli
 from crossval_cli import lockstep_path
-import lockstep
 from lockstep import _core
 from lockstep.dispatch.crossval import crossval
 from lockstep.dispatch.specs import prepare_backend
+
 llama_cpp = pytest.importorskip("llama_cpp")
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from crossval_cli import crossval_cli as cli
 
+from crossval_cli import crossval_cli as cli
 from lockstep.dispatch.crossval import crossval
 
 pytest.importorskip("transformers")
 llama_cpp = pytest.importorskip("llama_cpp")
-from lockstep.zoo import synthetic  # noqa: E402
 from lockstep.backends.faults import fault_names  # noqa: E402
+from lockstep.zoo import synthetic  # noqa: E402
 
 TEXT = "The capital of France is Paris, and the capital of Italy is Rome."
 # fault -> (zoo model, first diverging position, first (layer, capture point)); "middle" is

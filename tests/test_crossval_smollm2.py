@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from crossval_cli import crossval_cli as cli
 
 import lockstep
+from crossval_cli import crossval_cli as cli
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("transformers")

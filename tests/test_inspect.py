@@ -19,6 +19,9 @@ import pytest
 import safetensors
 import torch
 import transformers
+from tokenizers import Tokenizer
+
+import lockstep
 from inspect_models import (
     CHAT_TEMPLATE,
     onnx_model_bytes,
@@ -32,9 +35,6 @@ from inspect_models import (
     tiny_llama_gguf,
     write_gguf,
 )
-from tokenizers import Tokenizer
-
-import lockstep
 
 Q = gguf.GGMLQuantizationType
 

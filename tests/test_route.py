@@ -12,6 +12,8 @@ from pathlib import Path
 import gguf
 import pytest
 import transformers
+
+import lockstep
 from inspect_models import (
     onnx_model_bytes,
     save_hf_model,
@@ -21,11 +23,9 @@ from inspect_models import (
     tiny_llama_config,
     tiny_llama_gguf,
 )
-
-import lockstep
-from lockstep.routing.support import LLAMA_CPP_PINNED_VERSION, TRANSFORMERS_GGML_TYPES, TRANSFORMERS_GGUF_ARCHITECTURES
 from lockstep.inspection.model_info import ModelInfo, TensorTypeStat
 from lockstep.routing.preflight import HF_INSTALL, LLAMA_CPP_INSTALL, check_hf, check_llama_cpp, check_native
+from lockstep.routing.support import LLAMA_CPP_PINNED_VERSION, TRANSFORMERS_GGML_TYPES, TRANSFORMERS_GGUF_ARCHITECTURES
 
 REPO = Path(__file__).parents[1]
 Q = gguf.GGMLQuantizationType

@@ -9,6 +9,7 @@ from transformers.utils.chat_template_utils import render_jinja_template
 import lockstep
 from lockstep.errors import TemplateError
 from lockstep.text.templates import TokenizerHints, choose_template, conversation, render, render_jinja
+
 TOOLING_TEMPLATE = (
     "{{ bos_token }}{% for m in messages %}"
     "{% if m['role'] not in ['system', 'user', 'assistant'] %}{{ raise_exception('bad role ' + m['role']) }}{% endif %}"
@@ -134,8 +135,8 @@ def test_folder_hints_know_whether_the_tokenizer_adds_bos(name):
     counts as added, as transformers' tokenizer does it."""
     from pathlib import Path
 
-    from lockstep.zoo.synthetic import tiny_model
     from lockstep.text.hints import tokenizer_hints
+    from lockstep.zoo.synthetic import tiny_model
 
     transformers = pytest.importorskip("transformers")
     folder = tiny_model(name)

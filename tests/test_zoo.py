@@ -6,7 +6,6 @@ same rows on a Dask LocalCluster; a killed worker's cell as an error row."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess

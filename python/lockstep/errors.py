@@ -85,6 +85,16 @@ class NotProtobuf(Exception):
         self.reason = reason
 
 
+def format_error(path: str | Path, offset: int | None, reason: str) -> FormatError:
+    """A FormatError naming the file, the byte offset (None: not tied to one place) and the problem."""
+    message = f"{path}: {reason}" if offset is None else f"{path}: at byte {offset}: {reason}"
+    error = FormatError(message)
+    error.path = str(path)
+    error.offset = offset
+    error.reason = reason
+    return error
+
+
 EXIT_CODES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
     # (exception class, exit code, how the message starts). Order matters where classes
     # inherit: the first matching entry wins.
@@ -116,4 +126,5 @@ def exit_code_for(error: BaseException) -> tuple[ExitCode, str] | None:
 __all__ = [
     "BackendLoadError", "BackendUnavailable", "ConvertError", "CorpusTokenMismatch", "EXIT_CODES", "ExitCode",
     "FormatError", "NotProtobuf", "RouteError", "TemplateError", "UnsupportedTypeError", "UsageError", "exit_code_for",
+    "format_error",
 ]

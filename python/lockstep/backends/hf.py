@@ -73,8 +73,8 @@ class HFBackend(_core.Backend):
 
     def detokenize(self, ids, skip_special: bool = False) -> str:
         """The tokenizer's own decode, without transformers' clean-up of spaces before punctuation."""
-        return self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special,
-                                      clean_up_tokenization_spaces=False)
+        return str(self._tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special,
+                                          clean_up_tokenization_spaces=False))
 
     def vocab_size(self) -> int:
         return int(self._model.config.vocab_size)
@@ -120,7 +120,7 @@ def token_pieces(tokenizer, n_vocab: int) -> list[bytes]:
     decoder = _byte_decoder() if byte_level else {}
     pieces = []
     for token_id, token in enumerate(tokens):
-        if token is None:
+        if not isinstance(token, str):  # None for an id outside the vocabulary
             pieces.append(b"")
         elif token_id in verbatim or token in special:
             pieces.append(token.encode("utf-8"))

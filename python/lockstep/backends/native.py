@@ -13,8 +13,8 @@ engine computes without holding the GIL.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,6 @@ from lockstep import _core
 from lockstep.backends.faults import check_fault
 from lockstep.errors import FormatError
 from lockstep.text.tokenizer import Tokenizer
-
 
 CAPTURE_POINTS = ("attn_norm", "attn_out", "ffn_inp", "ffn_norm", "ffn_out", "l_out")
 

@@ -3,10 +3,10 @@ float32 (src/dispatch/thresholds.h, the precision classes)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 
-def float_weights_only(path: str | Path, types: tuple[str, ...] = ("F32", "F16", "BF16")) -> bool:
+def float_weights_only(path: str | os.PathLike, types: tuple[str, ...] = ("F32", "F16", "BF16")) -> bool:
     """Whether every matrix (tensor of two or more dimensions) of a GGUF file is one of ``types``."""
     from lockstep.formats import gguf
 

@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
     """Generate text with the native engine, printing it as it is produced."""
     from lockstep.backends.faults import check_fault
     from lockstep.backends.generate import generate_ids
-    from lockstep.text.utf8_stream import Utf8Stream
     from lockstep.backends.loading import load
+    from lockstep.backends.native import NativeModel
+    from lockstep.text.utf8_stream import Utf8Stream
 
     if args.max_tokens < 0 or args.temperature < 0:
         raise UsageError("--max-tokens and --temperature must not be negative")
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:  # an unknown fault
         raise UsageError(str(error)) from error
     model = load(args.model, "native", n_threads=args.threads, inject_fault=args.inject_fault)
+    assert isinstance(model, NativeModel)  # what load gives for "native"
 
     prompt_ids = model.tokenize(args.prompt, add_special=not args.no_bos, parse_special=True)
     stream, produced, start = Utf8Stream(), 0, time.perf_counter()

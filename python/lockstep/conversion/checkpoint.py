@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from lockstep.errors import FormatError
+from lockstep.errors import ConvertError, FormatError
 from lockstep.formats import safetensors as safetensors_reader
-from lockstep.errors import ConvertError
 
 # Float dtypes a checkpoint may store weights in; all are widened to float32 on load.
 FLOAT_DTYPES = {"F32", "F16", "BF16", "F64"}

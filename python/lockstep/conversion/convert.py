@@ -35,9 +35,9 @@ from lockstep.conversion.architectures import (
     write_hyperparameters,
 )
 from lockstep.conversion.checkpoint import Checkpoint
-from lockstep.errors import ConvertError, UnsupportedTypeError
 from lockstep.conversion.tensor_types import OUTPUT_TYPES, OutputType
 from lockstep.conversion.vocabulary import read_vocabulary
+from lockstep.errors import ConvertError, UnsupportedTypeError
 
 __all__ = ["ConversionReport", "ConvertError", "OUTPUT_TYPES", "TensorRecord", "UnsupportedTypeError", "convert"]
 
@@ -92,6 +92,11 @@ def _expected_rows(kind: gguf.MODEL_TENSOR, shape: Shape) -> int | None:
     return None
 
 
+def _loader(checkpoint: Checkpoint, hf_name: str, transform: Callable[[np.ndarray], np.ndarray]) -> Callable[[], np.ndarray]:
+    """Reads and transforms one tensor when the writer asks for it (one tensor in memory at a time)."""
+    return lambda: transform(checkpoint.load(hf_name))
+
+
 def _plan(checkpoint: Checkpoint, architecture: Architecture, shape: Shape, output: OutputType) -> Iterator[_Planned]:
     config = checkpoint.config
     rope = rope_metadata(config)
@@ -123,7 +128,7 @@ def _plan(checkpoint: Checkpoint, architecture: Architecture, shape: Shape, outp
             TensorRecord(gguf_name, tensor_types.type_name(choice.ggml_type), tensor_shape, choice.fallback),
             choice.ggml_type,
             tensor_types.nbytes(choice.ggml_type, tensor_shape),
-            lambda hf_name=hf_name, transform=transform: transform(checkpoint.load(hf_name)),
+            _loader(checkpoint, hf_name, transform),
         )
     if not seen_embedding:
         raise ConvertError(f"{checkpoint.folder}: no token embedding tensor")
@@ -148,7 +153,7 @@ def convert(
     if output is None:
         raise UnsupportedTypeError(f"unknown output type {out_type!r}; choose from {', '.join(OUTPUT_TYPES)}")
     out_path = Path(out_path)
-    checkpoint = Checkpoint(hf_dir)
+    checkpoint = Checkpoint(Path(hf_dir))
     architecture = resolve(checkpoint.config)
     if output.ternary and not architecture.ternary:
         raise UnsupportedTypeError(
@@ -170,7 +175,7 @@ def convert(
     for planned in plan:
         # The dtype argument only matters for raw_dtype=None; the shape given is the logical one.
         writer.add_tensor_info(planned.record.name, planned.record.shape, np.dtype(np.float32),
-                               planned.nbytes, raw_dtype=planned.ggml_type)
+                               planned.nbytes, raw_dtype=gguf.GGMLQuantizationType(planned.ggml_type))
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     handle, staging = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)

@@ -28,8 +28,8 @@ from typing import Any
 
 import gguf
 
-from lockstep.text import pretokenizers
 from lockstep.errors import ConvertError
+from lockstep.text import pretokenizers
 
 _PRE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 

@@ -15,7 +15,13 @@ from lockstep import _core
 from lockstep.dispatch.localization import localize_fault
 from lockstep.dispatch.report import CrossvalReport, from_raw_mismatch, from_raw_pair, sha256_of_model
 from lockstep.dispatch.specs import (
-    BACKEND_SETS, BackendSpec, PreparedBackend, check_available, labels_for, prepare_backend, same_file,
+    BACKEND_SETS,
+    BackendSpec,
+    PreparedBackend,
+    check_available,
+    labels_for,
+    prepare_backend,
+    same_file,
 )
 from lockstep.dispatch.thresholds import resolve_thresholds
 from lockstep.text.hints import tokenizer_hints

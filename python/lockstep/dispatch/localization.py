@@ -19,20 +19,20 @@ def localize_fault(model: str | Path, ids: Sequence[int], fault: str, *, n_threa
     a fault in resetting the KV cache shows too. A value differs when it is off by more than
     ``relative`` times the clean run's largest magnitude at that point. None: no difference.
     """
-    ids = np.asarray(ids, dtype=np.int32)
+    tokens = np.asarray(ids, dtype=np.int32)
     runs = []
     for injected in (None, fault):
         # Room for both evaluations: a stale cache keeps the first one's tokens.
-        engine = NativeModel(model, n_threads=n_threads, n_ctx=2 * len(ids) + 8, inject_fault=injected)
-        engine.logits(ids)
-        _, captured = engine.logits(ids, capture=CAPTURE_POINTS)
+        engine = NativeModel(model, n_threads=n_threads, n_ctx=2 * len(tokens) + 8, inject_fault=injected)
+        engine.logits(tokens)
+        _, captured = engine.logits(tokens, capture=CAPTURE_POINTS)
         runs.append({point: np.array(values, copy=True) for point, values in captured.items()})
     clean, faulty = runs
     n_layer = len(clean[CAPTURE_POINTS[0]])
     for layer in range(n_layer):
         for point in CAPTURE_POINTS:
             a, b = clean[point][layer], faulty[point][layer]
-            off = np.abs(a - b).max(axis=-1) > relative * max(float(np.abs(a).max()), np.finfo(np.float32).tiny)
+            off = np.abs(a - b).max(axis=-1) > relative * max(float(np.abs(a).max()), float(np.finfo(np.float32).tiny))
             if off.any():
                 return {"fault": fault, "layer": layer, "point": point, "position": int(np.flatnonzero(off)[0])}
     return None

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from lockstep.errors import ExitCode
 from lockstep.dispatch.metrics import LogitComparison
+from lockstep.errors import ExitCode
 from lockstep.text.templates import RenderedPrompt
 
 SCHEMA_VERSION = 1

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lockstep.dispatch.report import CrossvalReport, PairReport
+
 _VERDICTS = {0: "[green]PASS[/]: every position within thresholds", 1: "[red]DIVERGED[/]: logits differ",
              2: "[red]TOKEN MISMATCH[/]: the backends tokenized the prompt differently"}
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from lockstep.errors import FormatError
-from lockstep.inspection.errors import format_error
+from lockstep.errors import FormatError, format_error
+from lockstep.formats.json_files import read_json
 from lockstep.inspection.gguf_file import GGUF_MAGIC, describe_gguf
 from lockstep.inspection.graph_formats import TFLITE_IDENTIFIER, describe_onnx, describe_saved_model, describe_tflite
 from lockstep.inspection.hf_folder import CONFIG, describe_hf_folder, is_hf_folder, with_folder_context
-from lockstep.inspection.json_files import read_json
 from lockstep.inspection.model_info import ModelInfo
 from lockstep.inspection.pytorch_file import LEGACY_HEADER, ZIP_MAGIC, describe_pytorch, zip_entry_preview
 from lockstep.inspection.safetensors_file import INDEX_SUFFIX, describe_safetensors, looks_like_safetensors

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lockstep.inspection.errors import format_error
+from lockstep.errors import format_error
 from lockstep.inspection.model_info import ModelInfo
 from lockstep.inspection.protobuf import LENGTH_DELIMITED, VARINT, NotProtobuf, read_string, walk_fields
 

@@ -6,13 +6,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from lockstep.inspection.errors import format_error
-from lockstep.inspection.hf_tokenizer import chat_template_from_folder, tokenizer_from_folder
-from lockstep.inspection.json_files import read_json_object
+from lockstep.errors import format_error
+from lockstep.formats.json_files import read_json_object
+from lockstep.inspection.hf_tokenizer import tokenizer_from_folder
 from lockstep.inspection.model_info import ModelInfo
 from lockstep.inspection.pytorch_file import describe_pytorch
 from lockstep.inspection.safetensors_file import INDEX_SUFFIX, shard_files, summarize
 from lockstep.inspection.tasks import bitnet_from_hf_config, task_from_hf_config
+from lockstep.text.hints import chat_template_from_folder
 
 CONFIG = "config.json"
 _PYTORCH_INDEX = "pytorch_model.bin.index.json"
@@ -52,7 +53,7 @@ def describe_hf_folder(folder: Path) -> ModelInfo:
             weights_format=kinds[0] if len(kinds) == 1 else "pytorch",
             weight_files=tuple(path.name for path in weights),
             sharded=len(weights) > 1,
-            tensor_bytes=sum(byte_counts) if all(count is not None for count in byte_counts) else None,  # type: ignore[misc]
+            tensor_bytes=None if None in byte_counts else sum(count for count in byte_counts if count is not None),
             format_detail=f"{detail}; {described[0].format_detail}",
         )
     elif weights:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lockstep.inspection.errors import format_error
-from lockstep.inspection.json_files import MAX_JSON_BYTES, read_json_object
+from lockstep.formats.json_files import read_json_object
 from lockstep.inspection.model_info import TokenizerInfo
 
 # tokenizer.json model.type -> the tokenizer families lockstep (and llama.cpp) name.
@@ -58,31 +57,3 @@ def _vocab_size(vocab: Any, added_tokens: Any) -> int | None:
         if isinstance(token, dict) and isinstance(token.get("id"), int):
             ids.add(token["id"])
     return len(ids)
-
-
-def chat_template_from_folder(folder: Path) -> tuple[str, str] | None:
-    """(template, the file it came from): chat_template.jinja, chat_template.json or tokenizer_config.json."""
-    jinja = folder / "chat_template.jinja"
-    if jinja.is_file():
-        size = jinja.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise format_error(jinja, None, f"{size} bytes is more than the {MAX_JSON_BYTES} bytes allowed for a template")
-        return jinja.read_text(encoding="utf-8", errors="replace"), "chat_template.jinja"
-    for name in ("chat_template.json", "tokenizer_config.json"):
-        path = folder / name
-        if path.is_file():
-            template = _template_value(read_json_object(path).get("chat_template"))
-            if template is not None:
-                return template, f"{name} chat_template"
-    return None
-
-
-def _template_value(value: Any) -> str | None:
-    """A template is a string, or a list of {name, template} of which "default" is the chat one."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        named = {entry.get("name"): entry.get("template") for entry in value if isinstance(entry, dict)}
-        template = named.get("default")
-        return template if isinstance(template, str) else None
-    return None

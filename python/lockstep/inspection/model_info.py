@@ -9,7 +9,16 @@ SCHEMA_VERSION = 1
 
 
 class RouteLike(Protocol):
-    """What ModelInfo needs of a route (lockstep.routing.route.Route, a later stage)."""
+    """What ModelInfo holds of a route (lockstep.routing.route.Route, a later stage)."""
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def preflight(self) -> Any: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from lockstep.inspection.errors import format_error
+from lockstep.errors import format_error
 from lockstep.inspection.model_info import ModelInfo
 
 ZIP_MAGIC = b"PK\x03\x04"

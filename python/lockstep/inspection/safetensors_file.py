@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from lockstep.inspection.errors import format_error
-from lockstep.inspection.json_files import read_json_object
+from lockstep.errors import format_error
+from lockstep.formats.json_files import read_json_object
 from lockstep.inspection.model_info import ModelInfo, TensorTypeStat, tensor_type_stats
 
 INDEX_SUFFIX = ".safetensors.index.json"

@@ -11,9 +11,9 @@ import dataclasses
 import os
 from pathlib import Path
 
+from lockstep.errors import BackendUnavailable, RouteError
 from lockstep.inspection.detect import describe
 from lockstep.inspection.model_info import SCHEMA_VERSION, ModelInfo, TensorTypeStat, TokenizerInfo
-from lockstep.errors import BackendUnavailable, RouteError
 from lockstep.routing.route import Route, route
 
 __all__ = ["SCHEMA_VERSION", "ModelInfo", "TensorTypeStat", "TokenizerInfo", "inspect", "route_to"]

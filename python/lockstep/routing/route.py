@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lockstep.errors import RouteError
+from lockstep.inspection.model_info import ModelInfo
+from lockstep.routing.preflight import Preflight, check_hf, check_llama_cpp, check_native
 from lockstep.routing.support import (
     LLAMA_CPP_ARCHITECTURES,
     LLAMA_CPP_NOT_STANDALONE,
@@ -24,9 +27,6 @@ from lockstep.routing.support import (
     TRANSFORMERS_GGML_TYPES,
     TRANSFORMERS_GGUF_ARCHITECTURES,
 )
-from lockstep.errors import RouteError
-from lockstep.inspection.model_info import ModelInfo
-from lockstep.routing.preflight import Preflight, check_hf, check_llama_cpp, check_native
 
 BACKENDS = ("native", "llama.cpp", "hf")  # also the "auto" order among ready backends
 CONVERT_HINT = "`lockstep convert HF_DIR OUT.gguf`"

@@ -4,9 +4,11 @@ embedded chat template."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
+from lockstep.errors import format_error
+from lockstep.formats.json_files import MAX_JSON_BYTES, read_json_object
 from lockstep.text.templates import TokenizerHints
 
 # GGUF token types (llama.cpp's llama_token_type): control and user-defined tokens are the
@@ -57,14 +59,13 @@ def _from_hf_folder(folder: Path) -> tuple[TokenizerHints, str | None]:
     special = frozenset(
         t["content"] for t in tokenizer.get("added_tokens", []) if isinstance(t, dict) and isinstance(t.get("content"), str)
     )
-    template = config.get("chat_template")
-    if template is None and (folder / "chat_template.jinja").is_file():
-        template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    found = chat_template_from_folder(folder)
+    template = found[0] if found else None
     hints = TokenizerHints(
         bos_token=_token_text(config.get("bos_token")), eos_token=_token_text(config.get("eos_token")),
         add_bos=_folder_adds_bos(folder, config), special_tokens=special,
     )
-    return hints, template if isinstance(template, str) else None
+    return hints, template
 
 
 def _folder_adds_bos(folder: Path, config: dict) -> bool:
@@ -81,7 +82,34 @@ def _folder_adds_bos(folder: Path, config: dict) -> bool:
 
 
 def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
+    return read_json_object(path) if path.is_file() else {}
+
+
+def chat_template_from_folder(folder: Path) -> tuple[str, str] | None:
+    """(template, the file it came from), in transformers' order: chat_template.jinja takes
+    priority over a template in tokenizer_config.json (chat_template.json is the older
+    processors' file). The one rule for inspect, crossval and chat."""
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        size = jinja.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise format_error(jinja, None, f"{size} bytes is more than the {MAX_JSON_BYTES} bytes allowed for a template")
+        return jinja.read_text(encoding="utf-8", errors="replace"), "chat_template.jinja"
+    for name in ("chat_template.json", "tokenizer_config.json"):
+        path = folder / name
+        if path.is_file():
+            template = _template_value(read_json_object(path).get("chat_template"))
+            if template is not None:
+                return template, f"{name} chat_template"
+    return None
+
+
+def _template_value(value: Any) -> str | None:
+    """A template is a string, or a list of {name, template} of which "default" is the chat one."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        named = {entry.get("name"): entry.get("template") for entry in value if isinstance(entry, dict)}
+        template = named.get("default")
+        return template if isinstance(template, str) else None
+    return None

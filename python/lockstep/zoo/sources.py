@@ -114,9 +114,9 @@ def _search(folder: Path) -> list[Path]:
 
 def prompts_from(prompts: str | os.PathLike | Sequence[str | Mapping | Prompt]) -> list[Prompt]:
     """The prompts of ``lockstep.zoo``: a file (see :func:`read_prompts`) or a sequence."""
-    if isinstance(prompts, (str, os.PathLike)) and Path(prompts).is_file():
-        return read_prompts(prompts)
-    if isinstance(prompts, str):
+    if isinstance(prompts, (str, os.PathLike)):
+        if Path(prompts).is_file():
+            return read_prompts(prompts)
         raise UsageError(f"{prompts}: no such prompts file (pass a list to sweep literal prompts)")
     out = [as_prompt(p, f"prompt {i}") for i, p in enumerate(prompts)]
     if not out:

@@ -218,7 +218,7 @@ def _materialize(spec: ZooSpec, out_dir, write, *extra: str) -> Path:
             os.replace(staging, target)
         except OSError:
             if not (target / "config.json").is_file():
-                raise FileExistsError(f"{target} exists and is not a zoo model; remove it or choose another folder")
+                raise FileExistsError(f"{target} exists and is not a zoo model; remove it or choose another folder") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -249,10 +249,9 @@ def save_tokenizer(out_dir: Path, pre_tokenizer: str, add_bos: bool, n_vocab: in
     With n_vocab below the default model's 49,152 the vocabulary is cut to its first n_vocab
     tokens, keeping only the merges whose parts and result survive (still a valid BPE).
     """
+    import gguf
     from tokenizers import AddedToken, Tokenizer, decoders, models, processors
     from transformers import PreTrainedTokenizerFast
-
-    import gguf
 
     vocabulary = _default_vocabulary()
     tokens, token_types, merges = vocabulary["tokens"], vocabulary["token_types"], vocabulary["merges"]

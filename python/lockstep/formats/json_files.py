@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lockstep.inspection.errors import format_error
+from lockstep.errors import format_error
 
 # Larger than any real config or tokenizer.json (the largest vocabularies are ~35 MB), small
 # enough that a hostile file cannot make us allocate without bound.
