@@ -17,11 +17,11 @@ def console_for(file: TextIO | None = None) -> Console:
     return Console(file=file, highlight=False, soft_wrap=True, width=None if file.isatty() else 160)
 
 
-def sweep_progress(console: Console) -> Progress:
+def sweep_progress(console: Console, disable: bool = False) -> Progress:
     return Progress(
         TextColumn("[bold]zoo[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("cells"),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.description}"),
-        console=console, transient=False,
+        console=console, transient=False, disable=disable,
     )
 
 

@@ -60,23 +60,17 @@ def zoo(
     todo = [cell for cell in cells if cell.key not in rows]
 
     console = console_for(file)
-    bar = sweep_progress(console) if progress else None
-    task = bar.add_task(_model_name(todo[0]) if todo else "", total=len(cells), completed=len(rows)) if bar else None
+    bar = sweep_progress(console, disable=not progress)
+    task = bar.add_task(_model_name(todo[0]) if todo else "", total=len(cells), completed=len(rows))
 
     def on_row(cell: Cell, row: dict[str, Any], final: bool) -> None:
         if final and cell_store is not None:
             cell_store.put(row)
         rows[cell.key] = row
-        if bar is not None:
-            bar.update(task, advance=1, description=_model_name(cell))
+        bar.update(task, advance=1, description=_model_name(cell))
 
-    if bar is not None:
-        bar.start()
-    try:
+    with bar:
         _execute(todo, on_row, scheduler, n_threads)
-    finally:
-        if bar is not None:
-            bar.stop()
     frame = to_frame([rows[cell.key] for cell in cells])
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
