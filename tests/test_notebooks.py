@@ -24,7 +24,6 @@ def test_notebook_runs_and_plots(name, monkeypatch, tmp_path):
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(not cell.outputs and cell.execution_count is None for cell in code), "outputs must be stripped"
     monkeypatch.setenv("PYTHONPATH", lockstep_path())  # the kernel imports the lockstep under test
-    monkeypatch.setenv("MPLBACKEND", "agg")
     nbclient.NotebookClient(notebook, timeout=900, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [output for cell in code for output in cell.outputs]

@@ -33,7 +33,7 @@ def summary_table(frame) -> Table:
         verdicts = rows["verdict"].value_counts()
         first = rows.iloc[0]
         table.add_row(
-            _short(model), str(first["architecture"] or "—"), str(first["quant_types"] or "—"), str(len(rows)),
+            _short(model), _text(first["architecture"]), _text(first["quant_types"]), str(len(rows)),
             _count(verdicts, "pass", "green"), _count(verdicts, "diverged", "red"),
             _count(verdicts, "token-mismatch", "red"), _count(verdicts, "error", "red"),
             _number(rows["mean_kl"].max()), _number(rows["max_kl"].max()),
@@ -44,6 +44,10 @@ def summary_table(frame) -> Table:
 def _count(verdicts, name: str, colour: str) -> str:
     n = int(verdicts.get(name, 0))
     return f"[{colour}]{n}[/]" if n else "0"
+
+
+def _text(value) -> str:
+    return "—" if value is None or value != value or value == "" else str(value)  # None and NaN: unknown
 
 
 def _number(value) -> str:
