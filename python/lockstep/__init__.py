@@ -6,6 +6,7 @@ formats -> text -> inspection -> routing -> backends -> dispatch -> conversion, 
 
 from lockstep.backends.loading import load
 from lockstep.backends.native import NativeModel
+from lockstep.dispatch.corpus import CorpusDivergence, corpus_divergence
 from lockstep.dispatch.crossval import crossval
 from lockstep.dispatch.metrics import LogitComparison, compare_logits
 from lockstep.dispatch.report import CrossvalReport
@@ -19,10 +20,15 @@ from lockstep.routing.route import Route, route
 from lockstep.text.tokenizer import Tokenizer
 from lockstep.zoo.known_models import default_model_path
 
+# The function shadows the subpackage's name on the package root, as DESIGN.md's API names it;
+# `from lockstep.zoo import synthetic` still finds the subpackage.
+from lockstep.zoo.sweep import zoo
+
 __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailable",
+    "CorpusDivergence",
     "CrossvalReport",
     "FormatError",
     "GGMLTypeInfo",
@@ -34,6 +40,7 @@ __all__ = [
     "TemplateError",
     "Tokenizer",
     "compare_logits",
+    "corpus_divergence",
     "crossval",
     "default_model_path",
     "dequantize",
@@ -44,4 +51,5 @@ __all__ = [
     "quantize",
     "route",
     "safetensors",
+    "zoo",
 ]

@@ -1,5 +1,6 @@
-"""Every exception lockstep raises on purpose, in one place. The CLI maps each class to one
-exit code (lockstep.cli.exit_codes); the Python API raises the same classes.
+"""Every exception lockstep raises on purpose, in one place, and the one table that maps each
+class to an exit code (:data:`EXIT_CODES`): the CLI exits with it, a zoo sweep records it in
+the row of a cell that failed. The Python API raises the same classes.
 
 FormatError is raised by the C++ core (src/formats/errors.h) for any malformed or unreadable
 model, tokenizer or tensor data, and by the Python readers for the same kind of fault.
@@ -15,7 +16,7 @@ from lockstep._core import FormatError
 
 class ExitCode(IntEnum):
     """Process exit codes (DESIGN.md, "CLI and exit codes"); a crossval report carries one too.
-    lockstep.cli.exit_codes maps each exception class below to one of them."""
+    EXIT_CODES maps each exception class below to one of them."""
 
     OK = 0  # success; for crossval: all positions within thresholds
     LOGITS_DIVERGED = 1  # tokens matched, logits did not
@@ -75,6 +76,11 @@ class UnsupportedTypeError(UsageError):
     whose weights are not ternary (exit 64, usage)."""
 
 
+class CorpusTokenMismatch(ValueError):
+    """`lockstep kld`: the backends tokenized the corpus differently, so their windows would
+    not hold the same tokens (exit 2, as crossval's token gate)."""
+
+
 class NotProtobuf(Exception):
     """The bytes are not the expected protobuf message; `offset` is where that became clear."""
 
@@ -94,7 +100,37 @@ def format_error(path: str | Path, offset: int | None, reason: str) -> FormatErr
     return error
 
 
+EXIT_CODES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
+    # (exception class, exit code, how the message starts). Order matters where classes
+    # inherit: the first matching entry wins.
+    (BackendUnavailable, ExitCode.BACKEND_UNAVAILABLE, ""),
+    (TemplateError, ExitCode.TEMPLATE_ERROR, "template error: "),
+    (CorpusTokenMismatch, ExitCode.TOKEN_MISMATCH, "token mismatch: "),
+    (UnsupportedTypeError, ExitCode.USAGE, "error: "),
+    (UsageError, ExitCode.USAGE, "error: "),
+    (ReceiptError, ExitCode.USAGE, "bad receipt: "),
+    (RouteError, ExitCode.BAD_MODEL_FILE, "unsupported model: "),
+    (FormatError, ExitCode.BAD_MODEL_FILE, "bad model file: "),
+    (ConvertError, ExitCode.BAD_MODEL_FILE, "cannot convert: "),
+    (BackendLoadError, ExitCode.BAD_MODEL_FILE, "bad model file: "),
+    (FileNotFoundError, ExitCode.BAD_MODEL_FILE, "bad model file: "),
+    (IsADirectoryError, ExitCode.BAD_MODEL_FILE, "bad model file: "),
+    (NotADirectoryError, ExitCode.BAD_MODEL_FILE, "bad model file: "),
+    (PermissionError, ExitCode.BAD_MODEL_FILE, "bad model file: "),
+)
+
+
+def exit_code_for(error: BaseException) -> tuple[ExitCode, str] | None:
+    """(exit code, message prefix) for an exception the table knows; None for any other,
+    which is a bug in lockstep (or a crash of a backend) and keeps its traceback."""
+    for cls, code, prefix in EXIT_CODES:
+        if isinstance(error, cls):
+            return code, prefix
+    return None
+
+
 __all__ = [
-    "BackendLoadError", "BackendUnavailable", "ConvertError", "ExitCode", "FormatError", "NotProtobuf", "format_error", "RouteError", "TemplateError",
-    "UnsupportedTypeError", "UsageError",
+    "BackendLoadError", "BackendUnavailable", "ConvertError", "CorpusTokenMismatch", "EXIT_CODES", "ExitCode",
+    "FormatError", "NotProtobuf", "ReceiptError", "RouteError", "TemplateError", "UnsupportedTypeError", "UsageError", "exit_code_for",
+    "format_error",
 ]

@@ -34,6 +34,7 @@ class HFBackend(_core.Backend, Generates):
         if not verbose():  # stderr carries lockstep's report
             transformers.utils.logging.disable_progress_bar()
             transformers.utils.logging.set_verbosity_error()
+            _quiet_gguf_loading()
         path = Path(model_path)
         if path.is_file():  # a GGUF file
             folder, kwargs = str(path.parent), {"gguf_file": path.name}
@@ -47,13 +48,11 @@ class HFBackend(_core.Backend, Generates):
         self._model = AutoModelForCausalLM.from_pretrained(
             folder, dtype=torch.float32, attn_implementation="eager", **kwargs
         ).eval()
-        self._byte_level = _is_byte_level(self._tokenizer)
-        if self._byte_level and not _BYTE_DECODER:  # lockstep.load builds backends without register()'s factory
-            _BYTE_DECODER.update(_byte_decoder())
         self._cache: Any = None  # transformers' DynamicCache of the incremental context
         # transformers renamed forward's past_key_values to cache (5.x deprecates the old name).
         self._cache_argument = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
         self._n_past = 0
+        self._pieces: list[bytes] | None = None
         # Every product in float32 on float32 weights (thresholds.h: a same-arithmetic pair with
         # any other such backend). Weights of a quantized GGUF are dequantized first: engines
         # that keep them quantized round the activations too, a cross-precision pair.
@@ -75,16 +74,10 @@ class HFBackend(_core.Backend, Generates):
         return np.asarray(ids, dtype=np.int32)
 
     def token_piece(self, token_id: int) -> bytes:
-        token = self._tokenizer.convert_ids_to_tokens(int(token_id))
-        if not isinstance(token, str):  # None for an id outside the vocabulary
-            return b""
-        if token in self._tokenizer.all_special_tokens or token_id in self._tokenizer.added_tokens_decoder:
-            return token.encode("utf-8")
-        if self._byte_level:
-            return bytes(_BYTE_DECODER.get(ch, ord(ch) & 0xFF) for ch in token)
-        if token.startswith("<0x") and token.endswith(">") and len(token) == 6:  # SentencePiece byte fallback
-            return bytes([int(token[3:5], 16)])
-        return token.replace("\u2581", " ").encode("utf-8")
+        if self._pieces is None:  # once per vocabulary: the dispatcher asks for every id
+            self._pieces = token_pieces(self._tokenizer, self.vocab_size())
+        token_id = int(token_id)
+        return self._pieces[token_id] if 0 <= token_id < len(self._pieces) else b""
 
     def detokenize(self, ids, skip_special: bool = False) -> str:
         """The tokenizer's own decode, without transformers' clean-up of spaces before punctuation."""
@@ -204,6 +197,47 @@ class HFBackend(_core.Backend, Generates):
         return frozenset() if eos is None else frozenset({int(eos)})
 
 
+def _quiet_gguf_loading() -> None:
+    # transformers' GGUF loader draws its own tqdm bar, which disable_progress_bar() does not
+    # reach; its module-level tqdm is replaced by a disabled one.
+    import functools
+
+    from transformers import modeling_gguf_pytorch_utils as gguf_loading
+
+    if not isinstance(gguf_loading.tqdm, functools.partial):
+        gguf_loading.tqdm = functools.partial(gguf_loading.tqdm, disable=True)
+
+
+def token_pieces(tokenizer, n_vocab: int) -> list[bytes]:
+    """The bytes of every id below `n_vocab` of a transformers tokenizer, in one pass.
+
+    Added and special tokens stand for their text; byte-level BPE tokens for the bytes their
+    characters encode; SentencePiece tokens for their text with U+2581 as a space, byte-fallback
+    tokens ``<0xNN>`` for that byte. Ids the tokenizer does not know (a model's padded rows) are
+    empty. The tokenizer's views of its added tokens (``added_tokens_decoder``,
+    ``all_special_tokens``) are rebuilt on every access, so they are read once here: asking
+    them per id costs minutes on a 262,144-token vocabulary with thousands of added tokens.
+    """
+    tokens = tokenizer.convert_ids_to_tokens(list(range(n_vocab)))
+    verbatim = {int(i) for i in tokenizer.added_tokens_decoder}
+    special = set(tokenizer.all_special_tokens)
+    byte_level = _is_byte_level(tokenizer)
+    decoder = _byte_decoder() if byte_level else {}
+    pieces = []
+    for token_id, token in enumerate(tokens):
+        if not isinstance(token, str):  # None for an id outside the vocabulary
+            pieces.append(b"")
+        elif token_id in verbatim or token in special:
+            pieces.append(token.encode("utf-8"))
+        elif byte_level:
+            pieces.append(bytes(decoder.get(ch, ord(ch) & 0xFF) for ch in token))
+        elif token.startswith("<0x") and token.endswith(">") and len(token) == 6:  # SentencePiece byte fallback
+            pieces.append(bytes([int(token[3:5], 16)]))
+        else:
+            pieces.append(token.replace("\u2581", " ").encode("utf-8"))
+    return pieces
+
+
 def _is_byte_level(tokenizer) -> bool:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     decoder = getattr(backend, "decoder", None)
@@ -215,9 +249,6 @@ def _byte_decoder() -> dict[str, int]:
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
     return {char: byte for byte, char in bytes_to_unicode().items()}
-
-
-_BYTE_DECODER: dict[str, int] = {}
 
 
 def register() -> None:

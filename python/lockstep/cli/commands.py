@@ -1,5 +1,5 @@
 """Every subcommand module; importing this registers them all (lockstep.cli.registry)."""
 
-from lockstep.cli import chat, convert, crossval, generate, inspect, receipt
+from lockstep.cli import chat, convert, crossval, generate, inspect, kld, receipt, zoo
 
-__all__ = ["chat", "convert", "crossval", "generate", "inspect", "receipt"]
+__all__ = ["chat", "convert", "crossval", "generate", "inspect", "kld", "receipt", "zoo"]

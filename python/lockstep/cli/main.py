@@ -1,5 +1,5 @@
 """The `lockstep` command line: one subcommand per module (registered through
-lockstep.cli.registry), one error table (lockstep.cli.exit_codes)."""
+lockstep.cli.registry), one error table (lockstep.errors.EXIT_CODES)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from collections.abc import Sequence
 
 import lockstep.cli.commands  # noqa: F401  (imports every command module, which registers itself)
 from lockstep.backends.reference_logs import VERBOSE_VARIABLE
-from lockstep.cli.exit_codes import exit_code_for
 from lockstep.cli.registry import COMMANDS
-from lockstep.errors import ExitCode, UsageError
+from lockstep.errors import ExitCode, UsageError, exit_code_for
 
 
 class _Parser(argparse.ArgumentParser):

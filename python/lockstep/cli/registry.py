@@ -13,7 +13,7 @@ COMMANDS: dict[str, tuple[Configure, Command]] = {}
 
 def command(name: str, configure: Configure):
     """Register a subcommand: `configure` adds its flags, the decorated function runs it and
-    returns an exit code; exceptions it raises are mapped by lockstep.cli.exit_codes."""
+    returns an exit code; exceptions it raises are mapped by lockstep.errors.EXIT_CODES."""
 
     def decorate(run: Command) -> Command:
         COMMANDS[name] = (configure, run)

@@ -392,3 +392,41 @@ def _write_full(spec: ZooSpec, out_dir: Path, dtype: str) -> None:
     config.dtype = dtype
     config.save_pretrained(out_dir)
     save_tokenizer(out_dir, spec.pre_tokenizer, spec.add_bos, config.vocab_size)
+
+
+# ---------------------------------------------------------------------- large vocabularies
+
+# Gemma 3's vocabulary size; its tokenizer has thousands of added tokens.
+LARGE_VOCAB_SIZE = 262144
+
+
+def save_large_tokenizer(out_dir: str | os.PathLike[str], n_vocab: int = LARGE_VOCAB_SIZE, n_added: int = 6144,
+                         seed: int = 0) -> Path:
+    """A byte-level BPE tokenizer of `n_vocab` tokens whose last `n_added` are added tokens
+    (half of them special), written with transformers' save_pretrained; returns the folder.
+
+    The base tokens are the 256 single bytes and random byte strings of 2-6 bytes, so many
+    are partial UTF-8 sequences, as in real byte-level vocabularies. No merges: the vocabulary
+    is for code that walks every id (vocabulary bridges, piece tables), not for tokenizing.
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    to_char = bytes_to_unicode()
+    rng = np.random.default_rng(seed)
+    pieces: dict[bytes, None] = dict.fromkeys(bytes([b]) for b in range(256))
+    while len(pieces) < n_vocab - n_added:
+        length = int(rng.integers(2, 7))
+        pieces.setdefault(bytes(rng.integers(0, 256, length, dtype=np.uint8).tolist()))
+    vocab = {"".join(to_char[b] for b in piece): i for i, piece in enumerate(pieces)}
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    half = n_added // 2
+    tokenizer.add_special_tokens([AddedToken(f"<|reserved_special_{i}|>", special=True) for i in range(half)])
+    tokenizer.add_tokens([AddedToken(f"<added_{i}>", special=False, normalized=False) for i in range(n_added - half)])
+    out = Path(out_dir)
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<|reserved_special_0|>",
+                            eos_token="<|reserved_special_1|>").save_pretrained(out)
+    return out
