@@ -264,11 +264,13 @@ def test_malformed_models_are_format_errors(hf_folder, tmp_path, config_edit, te
         lockstep.NativeModel(folder)
 
 
-def test_a_missing_file_is_a_format_error(tmp_path):
-    with pytest.raises(lockstep.FormatError):
+def test_a_missing_file_or_a_folder_without_a_model_is_a_clear_error(tmp_path):
+    # load() routes first (as inspect does): a missing path is FileNotFoundError, a folder
+    # that holds no model is RouteError saying what it lacks (both exit 5 in the CLI).
+    with pytest.raises(FileNotFoundError, match="no such model file"):
         lockstep.load(tmp_path / "absent.gguf")
     (tmp_path / "folder").mkdir()
-    with pytest.raises(lockstep.FormatError, match="needs a config.json"):
+    with pytest.raises(lockstep.RouteError, match="without config.json"):
         lockstep.load(tmp_path / "folder")
 
 
