@@ -145,12 +145,17 @@ def _localize_pairs(pairs: Sequence[PairReport], prepared: Mapping[str, Prepared
     for pair in pairs:
         order = [(pair.reference, pair.test), (pair.test, pair.reference)]
         for giver, taker in order:
-            if can_anchor(prepared[taker].backend) and (states := free_states(giver)) is not None:
+            try:
+                if not can_anchor(prepared[taker].backend) or (states := free_states(giver)) is None:
+                    continue
                 anchored = prepared[taker].backend.capture_anchored(np.asarray(tokens[taker], dtype=np.int32),
                                                                     anchors_of(states))
-                found = localize_pair(states, anchored)
-                pair.localization = {**found, "anchored": taker, "anchors_from": giver} if found else None
-                break
+            except RuntimeError:  # a graph without one of the capture points (llama.cpp's qwen2: no attn_out)
+                free.pop(giver, None)
+                continue
+            found = localize_pair(states, anchored)
+            pair.localization = {**found, "anchored": taker, "anchors_from": giver} if found else None
+            break
 
 
 def _render_for(model: Path, turns, template: str, chat_template, date) -> RenderedPrompt:
