@@ -57,11 +57,11 @@ def zoo(
             stored = cell_store.get(cell.key)
             if stored is not None:
                 rows[cell.key] = {**stored, "cached": True}
-    todo = [cell for cell in cells if cell.key not in rows]
+    missing = [cell for cell in cells if cell.key not in rows]
 
     console = console_for(file)
     bar = sweep_progress(console, disable=not progress)
-    task = bar.add_task(_model_name(todo[0]) if todo else "", total=len(cells), completed=len(rows))
+    task = bar.add_task(_model_name(missing[0]) if missing else "", total=len(cells), completed=len(rows))
 
     def on_row(cell: Cell, row: dict[str, Any], final: bool) -> None:
         if final and cell_store is not None:
@@ -70,7 +70,7 @@ def zoo(
         bar.update(task, advance=1, description=_model_name(cell))
 
     with bar:
-        _execute(todo, on_row, scheduler, n_threads)
+        _execute(missing, on_row, scheduler, n_threads)
     frame = to_frame([rows[cell.key] for cell in cells])
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ def zoo(
         frame.to_csv(csv, index=False)
     if progress:
         console.print(summary_table(frame))
-        computed = len(todo)
+        computed = len(missing)
         console.print(f"{len(cells)} cells: {computed} computed, {len(cells) - computed} from {store}"
                       + (f"; written to {out}" if out is not None else ""))
     return frame
@@ -102,16 +102,16 @@ def to_frame(rows: Sequence[dict[str, Any]]):
     return frame
 
 
-def _execute(todo: list[Cell], on_row, scheduler, n_threads: int | None) -> None:
-    if not todo:
+def _execute(missing: list[Cell], on_row, scheduler, n_threads: int | None) -> None:
+    if not missing:
         return
     if scheduler is None:
-        run_local(todo, on_row, n_threads)
+        run_local(missing, on_row, n_threads)
     elif isinstance(scheduler, str):
         with dask_client(scheduler) as client:
-            run_dask(todo, on_row, client, n_threads)
+            run_dask(missing, on_row, client, n_threads)
     else:  # a distributed.Client the caller holds
-        run_dask(todo, on_row, scheduler, n_threads)
+        run_dask(missing, on_row, scheduler, n_threads)
 
 
 def _backend_names(backends: str | Sequence[str] | None) -> tuple[str, ...] | None:
