@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -145,6 +147,17 @@ py::dict pair_dict(const dispatch::PairResult& p) {
     d["divergence_reason"] = p.divergence_reason;
     d["teacher_forced"] = metrics_columns(p.teacher_forced);
     d["teacher_forced_first_divergence"] = p.teacher_forced_first_divergence;
+    py::list splits;
+    for (const auto& split : p.greedy_splits) {
+        py::dict sd;
+        sd["step"] = split.step;
+        sd["reference_token"] = split.reference_token;
+        sd["test_token"] = split.test_token;
+        sd["margin"] = split.margin;
+        sd["tie"] = split.tie;
+        splits.append(sd);
+    }
+    d["greedy_splits"] = splits;
     d["free_running"] = p.free_running;
     d["free_running_agreement"] = p.free_running_agreement;
     return d;
@@ -271,6 +284,17 @@ void register_dispatch(py::module_& m) {
         },
         py::arg("name"), py::arg("path"), py::arg("n_threads") = 0, py::arg("inject_fault") = "");
 
+    m.def(
+        "odd_one_out",
+        [](const std::vector<std::string>& labels, const std::vector<std::pair<size_t, size_t>>& diverged_pairs) {
+            return dispatch::odd_one_out(labels, [&](size_t x, size_t y) {
+                return std::find(diverged_pairs.begin(), diverged_pairs.end(), std::make_pair(x, y)) !=
+                       diverged_pairs.end();
+            });
+        },
+        py::arg("labels"), py::arg("diverged_pairs"),
+        "The triangulation rule: the label whose every pair diverged while all others agreed ('' if none); "
+        "diverged_pairs holds (x, y) index pairs with x < y.");
     m.def(
         "run_crossval",
         [](const std::vector<std::shared_ptr<Backend>>& backends, const std::vector<std::string>& labels,

@@ -68,6 +68,8 @@ py::dict info(const NativeModel& self) {
     d["isa"] = std::string(kernels::isa_name(self.model->kernels().isa));
     d["n_threads"] = self.model->pool().size();
     d["fault"] = std::string(model::fault_name(self.model->fault()));
+    d["activation_rounding"] =
+        self.model->activation_rounding() == kernels::ActivationRounding::Int8 ? "int8" : "none";
     return d;
 }
 
@@ -76,8 +78,9 @@ py::dict info(const NativeModel& self) {
 void register_model(py::module_& m) {
     py::class_<NativeModel>(m, "NativeModel")
         .def(py::init([](const std::string& path, int n_threads, int64_t n_ctx, const std::string& isa,
-                         const std::string& inject_fault) {
+                         const std::string& inject_fault, bool unrounded_activations) {
                  model::LoadOptions options;
+                 if (unrounded_activations) options.activation_rounding = kernels::ActivationRounding::None;
                  options.n_threads = n_threads;
                  options.isa = parse_isa(isa);
                  options.fault = model::fault_from_name(inject_fault);
@@ -91,7 +94,7 @@ void register_model(py::module_& m) {
                  return std::make_unique<NativeModel>(std::move(loaded), n_ctx, std::move(vocabulary));
              }),
              py::arg("path"), py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("isa") = "",
-             py::arg("inject_fault") = "")
+             py::arg("inject_fault") = "", py::arg("unrounded_activations") = false)
         .def(
             "eval",
             [](NativeModel& self, py::array_t<int32_t, py::array::c_style | py::array::forcecast> ids, bool all_logits,

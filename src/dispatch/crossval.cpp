@@ -133,20 +133,6 @@ PairResult compare_pair(const Participant& ref, const Logits& ref_logits, const 
     return pair;
 }
 
-// Backend k is the odd one out when every pair involving k diverges and every pair not
-// involving k agrees. diverged(x, y) answers for x < y.
-template <typename Diverged>
-std::string odd_one_out(const std::vector<Participant>& participants, Diverged diverged) {
-    for (size_t k = 0; k < participants.size(); ++k) {
-        bool odd = true;
-        for (size_t x = 0; x < participants.size() && odd; ++x)
-            for (size_t y = x + 1; y < participants.size() && odd; ++y)
-                odd = diverged(x, y) == (x == k || y == k);
-        if (odd) return participants[k].label;
-    }
-    return "";
-}
-
 // --steps: along the reference's greedy path (teacher-forced) and each backend on its own
 // (free-running). Continuation tokens are handed to each test backend in its own ids; a token
 // its vocabulary lacks ends its teacher-forced path there.
@@ -176,6 +162,12 @@ void decode(std::vector<Participant>& participants, Bridges& bridges, CrossvalRe
         pair.teacher_forced = aligned_metrics(ref_path_logits, test_path_logits, bridge, n - 1, rows, next, options);
         std::string ignored;
         pair.teacher_forced_first_divergence = first_divergence(pair.teacher_forced, pair.thresholds, &ignored);
+        for (size_t step = 0; step < pair.teacher_forced.size(); ++step) {
+            const auto& m = pair.teacher_forced[step];
+            if (m.top1_a != m.top1_b)
+                pair.greedy_splits.push_back({static_cast<int64_t>(step), m.top1_a, m.top1_b, m.top1_margin,
+                                              !(failed_checks(m, pair.thresholds) & kTop1)});
+        }
         pair.free_running = greedy(test.backend, test.tokens, options.steps);
         while (pair.free_running_agreement < options.steps &&
                bridge.to_a(pair.free_running[pair.free_running_agreement]) ==
@@ -185,6 +177,19 @@ void decode(std::vector<Participant>& participants, Bridges& bridges, CrossvalRe
 }
 
 }  // namespace
+
+// Backend k is the odd one out when every pair involving k diverges and every pair not
+// involving k agrees.
+std::string odd_one_out(const std::vector<std::string>& labels, const std::function<bool(size_t, size_t)>& diverged) {
+    for (size_t k = 0; k < labels.size(); ++k) {
+        bool odd = true;
+        for (size_t x = 0; x < labels.size() && odd; ++x)
+            for (size_t y = x + 1; y < labels.size() && odd; ++y)
+                odd = diverged(x, y) == (x == k || y == k);
+        if (odd) return labels[k];
+    }
+    return "";
+}
 
 unsigned failed_checks(const compare::PositionMetrics& m, const Thresholds& t) {
     unsigned failed = 0;
@@ -272,7 +277,7 @@ CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backend
                     compare_pair(participants[i], logits[i], participants[j], logits[j], bridges.get(i, j), options));
                 diverged[{i, j}] = result.cross_pairs.back().first_divergence >= 0;
             }
-        result.odd_one_out = odd_one_out(participants, [&](size_t x, size_t y) { return diverged.at({x, y}); });
+        result.odd_one_out = odd_one_out(result.backends, [&](size_t x, size_t y) { return diverged.at({x, y}); });
     }
 
     // 5. Optional decoding. It reuses the backends, so it comes after every use of the prompt
@@ -281,8 +286,9 @@ CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backend
     if (options.steps > 0) decode(participants, bridges, result, options);
 
     result.exit_code = 0;
+    // Every stage that ran decides: the prompt's positions and the teacher-forced steps.
     for (const auto& pair : result.pairs)
-        if (pair.first_divergence >= 0) result.exit_code = 1;
+        if (pair.first_divergence >= 0 || pair.teacher_forced_first_divergence >= 0) result.exit_code = 1;
     return result;
 }
 

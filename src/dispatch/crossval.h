@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,16 @@ struct VocabAlignment {
     double max_unaligned_mass_reference = 0, max_unaligned_mass_test = 0;
 };
 
+// A step of the reference's greedy path where the two sides' top-1 choices part. The
+// teacher-forced path is greedy decoding re-anchored at every step: both sides are fed the
+// reference's token and go on, so a near-tie flips once while a real defect keeps splitting.
+struct GreedySplit {
+    int64_t step = 0;
+    int32_t reference_token = 0, test_token = 0;  // in the reference's ids
+    double margin = 0;  // p_ref(reference_token) - p_ref(test_token)
+    bool tie = false;   // margin within the pair's top1_margin: a tie flip, not a divergence
+};
+
 // One backend compared with another (the reference, or for triangulation any two).
 // With different vocabularies, metrics are over the aligned columns only and every token id
 // in `positions` (top-1 ids) is in the reference's numbering.
@@ -52,12 +63,13 @@ struct PairResult {
     // Along the reference's greedy continuation (steps > 0):
     std::vector<compare::PositionMetrics> teacher_forced;
     int64_t teacher_forced_first_divergence = -1;
+    std::vector<GreedySplit> greedy_splits;
     std::vector<int32_t> free_running;  // the test backend's own greedy tokens, in its own ids
     int64_t free_running_agreement = 0;  // leading tokens equal to the reference's
 };
 
 struct CrossvalResult {
-    int exit_code = 0;  // 0 within thresholds, 1 diverged, 2 token mismatch
+    int exit_code = 0;  // 0 within thresholds, 1 diverged (prompt or steps), 2 token mismatch
     std::vector<std::string> backends;         // labels
     std::vector<std::vector<int32_t>> tokens;  // per backend, in its own ids
     std::optional<TokenMismatch> token_mismatch;
@@ -76,6 +88,11 @@ struct CrossvalResult {
 CrossvalResult run_crossval(const std::vector<std::shared_ptr<Backend>>& backends,
                             const std::vector<std::string>& texts, const CrossvalOptions& options,
                             const std::vector<std::string>& labels = {});
+
+// With three or more backends: the label of the backend k for which every pair involving k
+// diverged and every other pair agreed; "" when none is (or the evidence is undecidable).
+// diverged(x, y) answers for x < y, indices into labels.
+std::string odd_one_out(const std::vector<std::string>& labels, const std::function<bool(size_t, size_t)>& diverged);
 
 // The thresholds one position breaks, as a bit set of Check; 0: within all of them.
 // The one definition of a diverged position (first_divergence, lockstep.testing).

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernels/activation_formats.h"
+#include "quant/quant.h"
 
 namespace lockstep::kernels {
 namespace {
@@ -44,6 +45,18 @@ void quantize_row(const KernelTable& k, ActivationFormat format, const float* x,
     }
 }
 
+bool is_float_type(GGMLType type) {
+    return type == GGMLType::F32 || type == GGMLType::F16 || type == GGMLType::BF16;
+}
+
+// One weight row as float32: the unrounded values a dequantizing engine multiplies with.
+// I2_S's tensor scale is left to WeightMatrix::scale, as in the quantized path.
+void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* out) {
+    const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
+    if (w.type == GGMLType::I2_S) dequantize_row_i2s(row, 1.0f, out, w.cols);
+    else dequantize_row(w.type, row, out, w.cols);
+}
+
 }  // namespace
 
 bool matmul_supports(GGMLType type) {
@@ -57,8 +70,13 @@ bool matmul_supports(GGMLType type) {
 }
 
 void matmul(const KernelTable& kernels, ThreadPool& pool, const float* x, int64_t n_tokens,
-            std::span<const MatmulOutput> outputs, std::vector<uint8_t>& scratch) {
+            std::span<const MatmulOutput> outputs, std::vector<uint8_t>& scratch, ActivationRounding rounding) {
     if (outputs.empty() || n_tokens <= 0) return;
+    // Unrounded activations: every weight meets x itself, each row dequantized once per call.
+    const bool unrounded = rounding == ActivationRounding::None;
+    auto format_of = [&](GGMLType type) {
+        return unrounded ? ActivationFormat::F32 : activation_format_for(type);
+    };
     const int64_t cols = outputs[0].weight->cols;
     for (const auto& o : outputs)  // checked here: the worker threads must not throw
         if (!matmul_supports(o.weight->type)) throw std::invalid_argument("matmul: unsupported weight type");
@@ -68,7 +86,7 @@ void matmul(const KernelTable& kernels, ThreadPool& pool, const float* x, int64_
     std::array<bool, kFormats> needed{};
     for (const auto& o : outputs) {
         if (o.weight->cols != cols) throw std::logic_error("matmul: weights sharing an input differ in width");
-        needed[static_cast<int>(activation_format_for(o.weight->type))] = true;
+        needed[static_cast<int>(format_of(o.weight->type))] = true;
     }
     size_t total = 0;
     for (int f = 0; f < kFormats; ++f) {
@@ -102,10 +120,23 @@ void matmul(const KernelTable& kernels, ThreadPool& pool, const float* x, int64_
     for (const auto& o : outputs)
         for (int64_t r = 0; r < o.weight->rows; r += chunk) tasks.push_back({&o, r, std::min(o.weight->rows, r + chunk)});
 
-    pool.run(static_cast<int64_t>(tasks.size()), [&](int64_t task_index, int) {
+    // Unrounded path: one dequantized weight row per thread, [cols].
+    std::vector<std::vector<float>> dequantized(unrounded ? static_cast<size_t>(pool.size()) : 0,
+                                                std::vector<float>(static_cast<size_t>(cols)));
+
+    pool.run(static_cast<int64_t>(tasks.size()), [&](int64_t task_index, int thread) {
         const Task& task = tasks[static_cast<size_t>(task_index)];
         const WeightMatrix& w = *task.output->weight;
-        const int f = static_cast<int>(activation_format_for(w.type));
+        if (unrounded && !is_float_type(w.type)) {
+            float* row = dequantized[static_cast<size_t>(thread)].data();
+            for (int64_t r = task.begin; r < task.end; ++r) {
+                dequantize_weight_row(w, r, row);
+                for (int64_t t = 0; t < n_tokens; ++t)
+                    task.output->out[t * w.rows + r] = w.scale * kernels.dot_f32(row, x + t * cols, w.cols);
+            }
+            return;
+        }
+        const int f = static_cast<int>(format_of(w.type));
         const bool float_input = f == static_cast<int>(ActivationFormat::F32);
         const size_t stride = float_input ? static_cast<size_t>(cols) * sizeof(float) : row_bytes[f];
         const uint8_t* act = float_input ? reinterpret_cast<const uint8_t*>(x) : base + offset[f];

@@ -32,10 +32,18 @@ struct MatmulOutput {
     float* out;  // [n_tokens, weight->rows]
 };
 
+// How activations meet quantized weights. Int8: rounded to the 8-bit format the weight type
+// pairs with (llama.cpp's arithmetic; the engine's default). None: kept float32 against each
+// weight row dequantized, as transformers computes on a dequantized file — slower, and the
+// crossval's noise-floor control for pairs that differ by exactly that rounding
+// (python/lockstep/dispatch/noise_floor.py). Float weights are float32 arithmetic either way.
+enum class ActivationRounding { Int8, None };
+
 // Every weight reads the same input x [n_tokens, cols]; computing several in one call
 // (Q/K/V, gate/up) shares the activation quantization and one parallel loop.
 // `scratch` holds the quantized activations and grows as needed.
 void matmul(const KernelTable& kernels, ThreadPool& pool, const float* x, int64_t n_tokens,
-            std::span<const MatmulOutput> outputs, std::vector<uint8_t>& scratch);
+            std::span<const MatmulOutput> outputs, std::vector<uint8_t>& scratch,
+            ActivationRounding rounding = ActivationRounding::Int8);
 
 }  // namespace lockstep::kernels

@@ -25,6 +25,6 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
 Model::Model(std::string path, std::string format, ModelConfig config, ModelWeights weights, const LoadOptions& options)
     : path_(std::move(path)), format_(std::move(format)), config_(std::move(config)), weights_(std::move(weights)),
       kernels_(kernels::kernel_table(options.isa ? *options.isa : kernels::default_isa())), fault_(options.fault),
-      pool_(options.n_threads) {}
+      activation_rounding_(options.activation_rounding), pool_(options.n_threads) {}
 
 }  // namespace lockstep::model

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kernels/kernel_table.h"
+#include "kernels/matmul.h"
 #include "kernels/thread_pool.h"
 #include "model/config.h"
 #include "model/faults.h"
@@ -20,6 +21,8 @@ struct LoadOptions {
     int n_threads = 0;                      // <= 0: all hardware threads
     std::optional<kernels::Isa> isa;        // default: kernels::default_isa()
     Fault fault = Fault::None;              // a deliberate mistake, for testing comparisons
+    // Int8 (llama.cpp's arithmetic) unless a noise-floor control asks for unrounded activations.
+    kernels::ActivationRounding activation_rounding = kernels::ActivationRounding::Int8;
 };
 
 class Model {
@@ -37,6 +40,7 @@ public:
     kernels::ThreadPool& pool() const { return pool_; }
     std::mutex& compute_mutex() const { return compute_mutex_; }
     Fault fault() const { return fault_; }
+    kernels::ActivationRounding activation_rounding() const { return activation_rounding_; }
 
 private:
     std::string path_, format_;
@@ -44,6 +48,7 @@ private:
     ModelWeights weights_;
     const kernels::KernelTable& kernels_;
     Fault fault_;
+    kernels::ActivationRounding activation_rounding_;
     mutable kernels::ThreadPool pool_;
     mutable std::mutex compute_mutex_;
 };

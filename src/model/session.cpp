@@ -136,6 +136,7 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         key_sin = key_sin_.data();
     }
     const int64_t group = c.n_head / c.n_head_kv;
+    const kernels::ActivationRounding rounding = model_->activation_rounding();
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& L = w.layers[static_cast<size_t>(l)];
@@ -146,7 +147,7 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
 
         // q [n, qw], k/v [n, kvw]
         const MatmulOutput qkv[] = {{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}};
-        kernels::matmul(k, pool, h_.data(), n, qkv, matmul_scratch_);
+        kernels::matmul(k, pool, h_.data(), n, qkv, matmul_scratch_, rounding);
         add_bias(q_.data(), L.bq, n);
         add_bias(k_.data(), L.bk, n);
         add_bias(v_.data(), L.bv, n);
@@ -186,7 +187,7 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
 
         // proj [n, E] = attn @ wo
         const MatmulOutput out_proj[] = {{&L.wo, proj_.data()}};
-        kernels::matmul(k, pool, attn_.data(), n, out_proj, matmul_scratch_);
+        kernels::matmul(k, pool, attn_.data(), n, out_proj, matmul_scratch_, rounding);
         add_bias(proj_.data(), L.bo, n);
         capture(CapturePoint::AttnOut, l, proj_.data());
         add_in_place(x_.data(), proj_.data(), n * E);
@@ -196,7 +197,7 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         per_token([&](int64_t t) { k.rms_norm(x_.data() + t * E, L.ffn_norm.data(), rms_eps, h_.data() + t * E, E); });
         capture(CapturePoint::FfnNorm, l, h_.data());
         const MatmulOutput gate_up[] = {{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}};
-        kernels::matmul(k, pool, h_.data(), n, gate_up, matmul_scratch_);
+        kernels::matmul(k, pool, h_.data(), n, gate_up, matmul_scratch_, rounding);
         per_token([&](int64_t t) {
             float* out = h_.data() + t * F;
             if (relu2) k.relu2_mul(gate_.data() + t * F, up_.data() + t * F, out, F);
@@ -205,7 +206,7 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         });
         // proj [n, E] = h @ w_down
         const MatmulOutput down[] = {{&L.w_down, proj_.data()}};
-        kernels::matmul(k, pool, h_.data(), n, down, matmul_scratch_);
+        kernels::matmul(k, pool, h_.data(), n, down, matmul_scratch_, rounding);
         capture(CapturePoint::FfnOut, l, proj_.data());
         add_in_place(x_.data(), proj_.data(), n * E);
         capture(CapturePoint::LOut, l, x_.data());
@@ -219,7 +220,7 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
     });
     result.logits = std::make_shared<std::vector<float>>(static_cast<size_t>(result.rows * c.n_vocab));
     const MatmulOutput head[] = {{&w.output, result.logits->data()}};
-    kernels::matmul(k, pool, h_.data(), result.rows, head, matmul_scratch_);
+    kernels::matmul(k, pool, h_.data(), result.rows, head, matmul_scratch_, rounding);
 }
 
 }  // namespace lockstep::model

@@ -29,12 +29,16 @@ class NativeModel(Generates):
     """The native engine: one model and one context (KV cache)."""
 
     def __init__(self, path: str | os.PathLike, n_threads: int | None = None, n_ctx: int | None = None,
-                 isa: str | None = None, inject_fault: str | None = None):
+                 isa: str | None = None, inject_fault: str | None = None, unrounded_activations: bool = False):
         """n_threads: None for every core. n_ctx: context length, None for the model's own.
         isa: instruction set of the kernels ("scalar", "sse4.2", "avx2", "avx512"), None for the best.
-        inject_fault: a deliberate mistake from :mod:`lockstep.backends.faults`, for testing comparisons."""
+        inject_fault: a deliberate mistake from :mod:`lockstep.backends.faults`, for testing comparisons.
+        unrounded_activations: multiply quantized weights (each row dequantized) with float32
+        activations instead of rounding them to 8 bits as llama.cpp does: slower; what a
+        dequantizing engine computes, for the crossval's noise floor."""
         self._path = os.fspath(path)
-        self._engine = _core.NativeModel(self._path, n_threads or 0, n_ctx or 0, isa or "", check_fault(inject_fault))
+        self._engine = _core.NativeModel(self._path, n_threads or 0, n_ctx or 0, isa or "", check_fault(inject_fault),
+                                         unrounded_activations)
         self._info = self._engine.info()
         self._tokenizer: Tokenizer | None = None
 

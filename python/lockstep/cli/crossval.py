@@ -25,7 +25,12 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         choices=["auto", "raw", "instruct", "llama3-chat", "chatml", "jinja"])
     parser.add_argument("--chat-template", metavar="FILE", help="a Jinja chat template to render instead of the model's")
     parser.add_argument("--system-prompt")
-    parser.add_argument("--steps", type=int, default=0, help="also decode N tokens greedily (teacher-forced and free)")
+    parser.add_argument("--steps", type=int, default=8,
+                        help="also decode N tokens greedily, teacher-forced (re-anchored on the reference's tokens) "
+                             "and free-running; the steps enter the verdict (default 8; 0: the prompt only)")
+    parser.add_argument("--no-noise-floor", action="store_true",
+                        help="judge cross-precision pairs by the fixed band instead of a noise floor measured on "
+                             "this model and prompt (--threshold implies it)")
     parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                         help="override a divergence threshold (min_cosine, max_nmse, max_kl, top1_margin) in both "
                              "bands, or in one as BAND.NAME (BAND: same-arithmetic, cross-precision)")
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     report = crossval(
         Path(args.model), args.prompt, messages=messages, system_prompt=args.system_prompt, backends=backends,
         template=args.prompt_template, chat_template=args.chat_template, steps=args.steps,
+        noise_floor=not args.no_noise_floor,
         thresholds=thresholds, top_k=args.top_k, n_threads=args.threads, inject_fault=args.inject_fault,
     )
     if args.receipt_dir:

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from lockstep import _core
+from lockstep.backends.native import NativeModel
 from lockstep.dispatch.localization import anchors_of, can_anchor, capture_free, localize_fault, localize_pair
+from lockstep.dispatch.noise_floor import judge_pair, measure_noise_floor, thresholds_from_floor
 from lockstep.dispatch.report import CrossvalReport, PairReport, from_raw_mismatch, from_raw_pair, sha256_of_model
 from lockstep.dispatch.specs import (
     BACKEND_SETS,
@@ -27,6 +29,7 @@ from lockstep.dispatch.specs import (
     same_file,
 )
 from lockstep.dispatch.thresholds import resolve_thresholds
+from lockstep.errors import ExitCode
 from lockstep.text.hints import tokenizer_hints
 from lockstep.text.templates import RenderedPrompt, conversation, render
 
@@ -46,6 +49,7 @@ def crossval(
     n_threads: int | None = None,
     inject_fault: str | None = None,
     localize: bool = True,
+    noise_floor: bool = True,
     date: datetime | None = None,
 ) -> CrossvalReport:
     """Run one model on several backends and compare them token by token.
@@ -55,7 +59,11 @@ def crossval(
     ``path`` supplies the tokenizer hints and chat template, and the model of every spec
     without its own. ``thresholds`` overrides defaults (see :func:`resolve_thresholds`).
     ``localize``: capture every backend's hidden states and give each pair the layer and point
-    where it first parts beyond the noise floor (lockstep.dispatch.localization).
+    where it first parts beyond the noise floor (lockstep.dispatch.localization); a localized
+    block is a divergence.
+    ``noise_floor``: judge cross-precision pairs against a control measured on this model and
+    prompt (lockstep.dispatch.noise_floor) instead of the fixed band; explicit ``thresholds``
+    turn it off (the fixed bands with those overrides decide).
 
     Raises BackendUnavailable (exit 3), TemplateError (exit 4), FormatError, FileNotFoundError
     or BackendLoadError (exit 5) before any backend computes; otherwise returns a report whose
@@ -92,6 +100,11 @@ def crossval(
     # The same tokenizer flags on every backend. The crossval's model's template decides BOS:
     # add_special follows it. Special tokens in the rendered text (chat markers) are always
     # parsed, as the model saw them in training.
+    floor, floor_note = None, None
+    if noise_floor and not thresholds:
+        floor, floor_note = _noise_floor(path, rendered, steps, n_threads)
+        if floor is not None:
+            resolved_thresholds["cross-precision"] = thresholds_from_floor(floor, resolved_thresholds["cross-precision"])
     raw = _core.run_crossval([p.backend for p in prepared], labels, texts, rendered.add_bos, True,
                              resolved_thresholds, top_k, steps, n_threads or 0)
     tokens = {label: list(map(int, ids)) for label, ids in zip(raw["backends"], raw["tokens"])}
@@ -103,9 +116,18 @@ def crossval(
             localization = {"backend": native[0], **localization} if localization else None
     pairs = [from_raw_pair(p, top_k, steps) for p in raw["pairs"]]
     cross_pairs = [from_raw_pair(p, top_k, 0) for p in raw["cross_pairs"]]
+    if floor is not None:
+        for pair in pairs + cross_pairs:
+            if pair.precision_class == "cross-precision":
+                judge_pair(pair, floor)
+    exit_code, odd_one_out = int(raw["exit_code"]), raw["odd_one_out"] or None
     if localize and raw["token_mismatch"] is None:
         _localize_pairs(pairs + cross_pairs, dict(zip(labels, prepared)), tokens,
                         n_threads=n_threads, inject_fault=inject_fault)
+    if raw["token_mismatch"] is None:
+        # Every stage decides, a block localized above its floor too: one perturbed layer
+        # moves SmolLM2 Q4_1's logits by less than the noise, but its block stands out.
+        exit_code, odd_one_out = _verdict(labels, pairs, cross_pairs)
     return CrossvalReport(
         model=str(path),
         model_sha256=sha256_of_model(path),
@@ -121,11 +143,34 @@ def crossval(
         token_mismatch=from_raw_mismatch(raw["token_mismatch"]),
         pairs=pairs,
         cross_pairs=cross_pairs,
-        odd_one_out=raw["odd_one_out"] or None,
+        odd_one_out=odd_one_out,
         reference_greedy=list(raw["reference_greedy"]),
-        exit_code=int(raw["exit_code"]),
+        exit_code=exit_code,
         fault_localization=localization,
+        noise_floor_note=floor_note,
     )
+
+
+def _noise_floor(path: Path, rendered: RenderedPrompt, steps: int,
+                 n_threads: int | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The cross-precision control on the crossval's model, or None and why not (the fixed
+    band decides then)."""
+    try:
+        ids = NativeModel(path, n_threads=n_threads).tokenize(rendered.text, add_special=rendered.add_bos,
+                                                              parse_special=True)
+        return measure_noise_floor(path, ids, "cross-precision", steps=steps, n_threads=n_threads), None
+    except (RuntimeError, ValueError, OSError) as error:  # FormatError is a ValueError
+        return None, f"no noise floor (the native engine cannot run this model: {error}); the fixed bands decide"
+
+
+def _verdict(labels: Sequence[str], pairs: Sequence[PairReport],
+             cross_pairs: Sequence[PairReport]) -> tuple[int, str | None]:
+    """Exit code and odd one out over every stage of every pair (pairs[i - 1] is backend 0
+    against i; cross_pairs are (i, j), i < j, in order), the triangulation rule from C++."""
+    index = {label: k for k, label in enumerate(labels)}
+    diverged = [(index[p.reference], index[p.test]) for p in [*pairs, *cross_pairs] if not p.passed]
+    odd = _core.odd_one_out(list(labels), sorted((min(x, y), max(x, y)) for x, y in diverged)) if len(labels) >= 3 else ""
+    return int(ExitCode.LOGITS_DIVERGED if any(not p.passed for p in pairs) else ExitCode.OK), odd or None
 
 
 def _localize_pairs(pairs: Sequence[PairReport], prepared: Mapping[str, PreparedBackend],

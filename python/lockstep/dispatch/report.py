@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from lockstep.dispatch.metrics import LogitComparison
+from lockstep.dispatch.noise_floor import times_floor
 from lockstep.errors import ExitCode
 from lockstep.text.templates import RenderedPrompt
 
@@ -33,25 +34,56 @@ class PairReport:
     teacher_forced_first_divergence: int | None = None
     free_running: list[int] = field(default_factory=list)
     free_running_agreement: int | None = None
+    # Teacher-forced steps where the top-1 choices part: {step, reference_token, test_token,
+    # margin, tie}; a tie is a near-tie flip (margin within top1_margin), not a divergence.
+    greedy_splits: list[dict[str, Any]] = field(default_factory=list)
+    # The noise floor the pair was judged against (lockstep.dispatch.noise_floor); None when
+    # the fixed bands decided.
+    noise_floor: dict[str, Any] | None = None
     # Where the pair's hidden states first part beyond the noise floor (localization.localize_pair);
     # None when no layer does or the pair was not localized.
     localization: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
-        return self.first_divergence is None
+        """Every stage that ran is within its limits: the prompt's logits, the teacher-forced
+        steps, and the hidden states layer by layer (no block localized above its floor)."""
+        return self.diverged_stage is None
+
+    @property
+    def diverged_stage(self) -> str | None:
+        """The first stage that diverged: "prompt", "prompt-overall" (no position alone, but the
+        mean KL is above OVERALL_TIMES_FLOOR noise floors), "teacher-forced", or "hidden-states" (the
+        logits stay within thresholds but a layer's block parts beyond the noise floor); None
+        when none did."""
+        if self.first_divergence is not None:
+            return "prompt"
+        if self.noise_floor is not None and self.noise_floor["overall_diverged"]:
+            return "prompt-overall"
+        if self.teacher_forced_first_divergence is not None:
+            return "teacher-forced"
+        return "hidden-states" if self.localization is not None else None
+
+    def frame(self, metrics: LogitComparison):
+        """Per-position metrics as a DataFrame; with a noise floor, ``times_floor`` too (KL over
+        the control's mean KL)."""
+        frame = metrics.to_frame()
+        frame["times_floor"] = times_floor(metrics.kl, self.noise_floor) if self.noise_floor is not None else np.nan
+        return frame
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "reference": self.reference, "test": self.test, "passed": self.passed,
             "precision_class": self.precision_class, "thresholds": self.thresholds,
             "first_divergence": self.first_divergence, "divergence_reason": self.divergence_reason,
-            **self.metrics.summary(), "localization": self.localization,
+            "diverged_stage": self.diverged_stage,
+            **self.metrics.summary(), "localization": self.localization, "noise_floor": self.noise_floor,
         }
         if self.teacher_forced is not None:
             out["teacher_forced"] = {**self.teacher_forced.summary(),
                                      "first_divergence": self.teacher_forced_first_divergence}
             out["free_running_agreement"] = self.free_running_agreement
+            out["greedy_splits"] = self.greedy_splits
         return out
 
 
@@ -73,6 +105,8 @@ class CrossvalReport:
     exit_code: int
     # With an injected fault: where it first shows inside the native engine (see localize_fault).
     fault_localization: dict[str, Any] | None = None
+    # Why the fixed cross-precision band decided instead of a measured noise floor (None: it did not).
+    noise_floor_note: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -89,9 +123,9 @@ class CrossvalReport:
 
         def pair_dict(pair: PairReport) -> dict[str, Any]:
             out = {**pair.summary(), "alignment": pair.alignment,
-                   "positions": _rows(pair.metrics.to_frame())}
+                   "positions": _rows(pair.frame(pair.metrics))}
             if pair.teacher_forced is not None:
-                out["teacher_forced_positions"] = _rows(pair.teacher_forced.to_frame())
+                out["teacher_forced_positions"] = _rows(pair.frame(pair.teacher_forced))
                 out["free_running"] = pair.free_running
             return out
 
@@ -106,8 +140,10 @@ class CrossvalReport:
             "tokens": self.tokens,
             "token_mismatch": self.token_mismatch,
             "verdict": {"exit_code": self.exit_code, "passed": self.passed,
-                        "first_divergence": self.first_divergence, "odd_one_out": self.odd_one_out},
+                        "first_divergence": self.first_divergence, "odd_one_out": self.odd_one_out,
+                        "diverged_stages": {p.test: p.diverged_stage for p in self.pairs if not p.passed}},
             "fault_localization": self.fault_localization,
+            "noise_floor_note": self.noise_floor_note,
             "reference_greedy": self.reference_greedy,
             "pairs": [pair_dict(p) for p in self.pairs],
             "cross_pairs": [pair_dict(p) for p in self.cross_pairs],
@@ -131,7 +167,7 @@ class CrossvalReport:
             if pair.teacher_forced is not None:
                 phases.append(("teacher-forced", pair.teacher_forced, pair.teacher_forced_first_divergence))
             for phase, metrics, first in phases:
-                frame = metrics.to_frame()
+                frame = pair.frame(metrics)
                 frame.insert(0, "phase", phase)
                 frame.insert(0, "test", pair.test)
                 frame.insert(0, "reference", pair.reference)
@@ -155,6 +191,7 @@ def from_raw_pair(raw: dict[str, Any], top_k: int, steps: int) -> PairReport:
         ),
         free_running=list(raw["free_running"]),
         free_running_agreement=int(raw["free_running_agreement"]) if steps else None,
+        greedy_splits=[dict(s) for s in raw["greedy_splits"]],
     )
 
 

@@ -13,7 +13,8 @@ from rich.table import Table
 from lockstep.dispatch.metrics import LogitComparison
 from lockstep.dispatch.report import CrossvalReport, PairReport
 
-_VERDICTS = {0: "[green]PASS[/]: every position within thresholds", 1: "[red]DIVERGED[/]: logits differ",
+_VERDICTS = {0: "[green]PASS[/]: every stage within its limits (prompt, steps, hidden states)",
+             1: "[red]DIVERGED[/]: a stage parted beyond its limits",
              2: "[red]TOKEN MISMATCH[/]: the backends tokenized the prompt differently"}
 
 
@@ -47,6 +48,8 @@ def print_report(report: CrossvalReport, file: TextIO = sys.stderr, max_rows: in
                           f"({loc['point']}), position {loc['position']}, against a clean run of the engine")
         if report.odd_one_out:
             console.print(f"[bold]triangulation[/]: [red]{report.odd_one_out}[/] disagrees with the others, which agree")
+    if report.noise_floor_note:
+        console.print(f"  [yellow]note[/] {report.noise_floor_note}")
     console.print(f"[bold]verdict[/] {_VERDICTS.get(report.exit_code, report.exit_code)} (exit {report.exit_code})")
 
 
@@ -62,8 +65,13 @@ def _print_mismatch(console: Console, m: dict) -> None:
 
 def _print_pair(console: Console, pair: PairReport, max_rows: int) -> None:
     s = pair.metrics.summary()
-    status = "[green]within thresholds[/]" if pair.passed else (
-        f"[red]diverges at position {pair.first_divergence}[/]: {pair.divergence_reason}")
+    if pair.first_divergence is not None:
+        status = f"[red]diverges at position {pair.first_divergence}[/]: {pair.divergence_reason}"
+    elif pair.teacher_forced_first_divergence is not None:
+        status = (f"[red]diverges at teacher-forced step {pair.teacher_forced_first_divergence}[/] "
+                  "(the prompt's positions are within thresholds)")
+    else:
+        status = "[green]within thresholds[/]"
     t = pair.thresholds
     console.print(
         f"[bold]{pair.test} vs {pair.reference}[/]: {status}\n"
@@ -81,6 +89,12 @@ def _print_pair(console: Console, pair: PairReport, max_rows: int) -> None:
             f"{pair.test} (e.g. {', '.join(map(repr, a['examples_test'][:3])) or '—'}) have no counterpart; "
             f"most probability on them: {a['max_unaligned_mass_reference']:.2g} / {a['max_unaligned_mass_test']:.2g}"
         )
+    floor = pair.noise_floor
+    if floor is not None:
+        verdict = "[red]above[/]" if floor["overall_diverged"] else "within"
+        console.print(f"  divergence = {floor['pair_times_floor']:.2f}× noise floor (mean KL over the control's "
+                      f"{floor['mean_kl']:.2g}; {verdict} the {floor['overall_times_floor']:g}× limit); control: "
+                      f"{floor['control']}, thresholds {floor['times_floor']:g}× its worst position")
     console.print(position_table(pair.metrics, pair.first_divergence, max_rows))
     loc = pair.localization
     if loc:
@@ -95,6 +109,13 @@ def _print_pair(console: Console, pair: PairReport, max_rows: int) -> None:
             f"  {len(pair.teacher_forced)} teacher-forced steps: mean KL {t['mean_kl']:.3g}, top-1 agreement "
             f"{t['top1_agreement']:.3f}; free-running greedy agrees for {pair.free_running_agreement} tokens"
         )
+        first = pair.teacher_forced_first_divergence
+        console.print(position_table(pair.teacher_forced, first, max_rows))
+        for split in pair.greedy_splits:
+            kind = "[yellow]tie flip[/] (re-anchored)" if split["tie"] else "[red]split[/]"
+            console.print(f"  step {split['step']}: {kind}: reference {split['reference_token']}, "
+                          f"test {split['test_token']}, reference margin {split['margin']:.3f} "
+                          f"(tie within {pair.thresholds['top1_margin']:.3g})")
 
 
 def position_table(metrics: LogitComparison, first_divergence: int | None, max_rows: int = 40, *,
