@@ -460,7 +460,7 @@ def field_paths(value, prefix: str = "") -> set[str]:
     return {p.replace("cross_pairs[].", "pairs[].").replace("teacher_forced_positions[].", "positions[].") for p in out}
 
 
-DYNAMIC_KEYS = {"tokens", "template.texts"}
+DYNAMIC_KEYS = {"tokens", "template.texts", "verdict.diverged_stages"}
 
 
 def test_json_report_has_exactly_the_documented_fields(files):
@@ -475,8 +475,11 @@ def test_json_report_has_exactly_the_documented_fields(files):
         mismatch = crossval(files["plain"], "Hi", backends=["llama.cpp", f"llama.cpp={files[other]}"])
         found |= field_paths(json.loads(mismatch.to_json()))
     fault = crossval(files["base"], PROMPT, backends=["llama.cpp", "native"], template="raw",
-                     inject_fault="rope-layout-swapped")
+                     inject_fault="rope-layout-swapped", steps=4)
     found |= field_paths(json.loads(fault.to_json()))
+    # A cross-precision pair (quantized weights) carries the noise floor it was judged against.
+    quantized = crossval(lockstep.default_model_path(), PROMPT, backends=["llama.cpp", "native"], steps=2)
+    found |= field_paths(json.loads(quantized.to_json()))
     assert found - documented == set()
     assert documented - found == set(), "documented fields the reports never carry"
 
