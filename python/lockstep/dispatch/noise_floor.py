@@ -44,7 +44,7 @@ CONTROLS = {
 }
 
 
-def measure_noise_floor(model: str | Path, ids: Sequence[int], band: str, *, steps: int = 0,
+def measure_noise_floor(model: str | Path, ids: Sequence[int] | np.ndarray, band: str, *, steps: int = 0,
                         n_threads: int | None = None) -> dict[str, Any]:
     """The control of ``band`` on ``ids`` and, with ``steps``, on the first side's greedy
     continuation of that many tokens (decode steps are judged against the floor too, and a
