@@ -93,7 +93,8 @@ def test_exit_0_llama_cpp_and_transformers_agree_on_a_float32_model(files):
                  "--format", "json")
     assert result.returncode == 0, result.stderr
     report = report_of(result)
-    assert report["verdict"] == {"exit_code": 0, "passed": True, "first_divergence": None, "odd_one_out": None}
+    assert report["verdict"] == {"exit_code": 0, "passed": True, "first_divergence": None, "odd_one_out": None,
+                                 "diverged_stages": {}}
     (pair,) = report["pairs"]
     assert (pair["reference"], pair["test"], pair["precision_class"]) == ("llama.cpp", "hf", "same-arithmetic")
     assert pair["passed"] and pair["top1_agreement"] == 1.0
