@@ -27,6 +27,7 @@ from lockstep.dispatch.specs import (
     same_file,
 )
 from lockstep.dispatch.thresholds import resolve_thresholds
+from lockstep.routing.activation_check import check_activations
 from lockstep.text.hints import tokenizer_hints
 from lockstep.text.templates import RenderedPrompt, conversation, render
 
@@ -125,6 +126,8 @@ def crossval(
         reference_greedy=list(raw["reference_greedy"]),
         exit_code=int(raw["exit_code"]),
         fault_localization=localization,
+        activation_checks=[c.to_dict() for c in
+                           check_activations(path, [(label, p.name, p.model) for label, p in zip(labels, prepared)])],
     )
 
 

@@ -73,6 +73,8 @@ class CrossvalReport:
     exit_code: int
     # With an injected fault: where it first shows inside the native engine (see localize_fault).
     fault_localization: dict[str, Any] | None = None
+    # Per backend: the feed-forward activation declared and the one it runs (routing.activation_check).
+    activation_checks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -108,6 +110,7 @@ class CrossvalReport:
             "verdict": {"exit_code": self.exit_code, "passed": self.passed,
                         "first_divergence": self.first_divergence, "odd_one_out": self.odd_one_out},
             "fault_localization": self.fault_localization,
+            "activation_checks": self.activation_checks,
             "reference_greedy": self.reference_greedy,
             "pairs": [pair_dict(p) for p in self.pairs],
             "cross_pairs": [pair_dict(p) for p in self.cross_pairs],
