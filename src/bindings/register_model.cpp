@@ -61,7 +61,7 @@ py::dict info(const NativeModel& self) {
     d["rope_dim"] = c.rope.n_rot;
     d["rope_layout"] = c.rope.layout == kernels::RopeLayout::Neox ? "neox" : "interleaved";
     d["rms_eps"] = c.rms_eps;
-    d["ffn_activation"] = c.ffn_activation == model::FfnActivation::ReLU2 ? "relu2" : "silu";
+    d["ffn_activation"] = std::string(model::ffn_activation_name(c.ffn_activation));
     d["sliding_window"] = c.sliding_window;
     d["tied_embeddings"] = self.model->weights().tied_embeddings;
     d["tensor_types"] = self.model->weights().type_counts;

@@ -41,10 +41,16 @@ void register_native_backend(py::module_& m) {
             out["architectures"] = names;
             out["ggml_types"] = types;
             out["safetensors_dtypes"] = dtypes;
+            py::dict activations;
+            for (const auto& entry : model::kArchitectureNames)
+                activations[py::str(std::string(entry.name))] = std::string(model::ffn_activation_name(entry.gguf_activation));
+            out["gguf_ffn_activations"] = activations;
+            out["ffn_activation_key"] = std::string(model::kFfnActivationKey);
             return out;
         },
         "What the native engine runs: architecture names (GGUF general.architecture and config.json "
-        "model_type), the ggml types its matmul reads, the safetensors dtypes it reads.");
+        "model_type), the ggml types its matmul reads, the safetensors dtypes it reads, the feed-forward "
+        "activation of each GGUF architecture and the GGUF key that overrides it.");
 }
 
 }  // namespace lockstep::bindings

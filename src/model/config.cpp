@@ -15,6 +15,20 @@ Architecture architecture_from_name(const std::string& name) {
     throw std::invalid_argument("unsupported architecture '" + name + "' (the native engine runs " + known + ")");
 }
 
+FfnActivation ffn_activation_from_name(const std::string& name) {
+    if (name == "silu") return FfnActivation::SiLU;
+    if (name == "relu2") return FfnActivation::ReLU2;
+    throw std::invalid_argument("feed-forward activation '" + name + "' is not supported (silu or relu2)");
+}
+
+std::string_view ffn_activation_name(FfnActivation a) { return a == FfnActivation::ReLU2 ? "relu2" : "silu"; }
+
+FfnActivation gguf_activation(const std::string& architecture_name) {
+    for (const ArchitectureName& entry : kArchitectureNames)
+        if (entry.name == architecture_name) return entry.gguf_activation;
+    throw std::invalid_argument("unsupported architecture '" + architecture_name + "'");
+}
+
 std::string architecture_label(Architecture a) {
     switch (a) {
         case Architecture::Llama: return "llama";

@@ -55,20 +55,33 @@ void validate(const ModelConfig& config);
 // Architecture names accepted from files (GGUF general.architecture, HF model_type).
 // Every name the engine accepts for an architecture: GGUF general.architecture values and
 // Hugging Face config.json model_type values. The one table routing reads (lockstep.routing).
+// gguf_activation: the feed-forward activation of a GGUF file of that architecture that does
+// not name one under kFfnActivationKey (a Hugging Face folder says it in hidden_act).
 struct ArchitectureName {
     std::string_view name;
     Architecture architecture;
+    FfnActivation gguf_activation;
 };
 inline constexpr ArchitectureName kArchitectureNames[] = {
-    {"llama", Architecture::Llama},
-    {"mistral", Architecture::Mistral},
-    {"qwen2", Architecture::Qwen2},
-    // llama.cpp writes "bitnet"; bitnet.cpp writes "bitnet-b1.58" (and "bitnet-25" for an
-    // earlier 2B); transformers' model_type is "bitnet".
-    {"bitnet", Architecture::BitNet},
-    {"bitnet-b1.58", Architecture::BitNet},
-    {"bitnet-25", Architecture::BitNet},
+    {"llama", Architecture::Llama, FfnActivation::SiLU},
+    {"mistral", Architecture::Mistral, FfnActivation::SiLU},
+    {"qwen2", Architecture::Qwen2, FfnActivation::SiLU},
+    // llama.cpp writes "bitnet" (its graph gates with SiLU, 1bitLLM style); bitnet.cpp writes
+    // "bitnet-b1.58" (and "bitnet-25" for an earlier 2B) for squared ReLU, BitNet-2B-4T style;
+    // transformers' model_type is "bitnet".
+    {"bitnet", Architecture::BitNet, FfnActivation::SiLU},
+    {"bitnet-b1.58", Architecture::BitNet, FfnActivation::ReLU2},
+    {"bitnet-25", Architecture::BitNet, FfnActivation::ReLU2},
 };
+// A GGUF key ("silu" or "relu2") that overrides the architecture's activation. llama.cpp has no
+// key for it, and its converter writes BitNet-2B-4T (squared ReLU) under "bitnet" all the same;
+// `lockstep convert --gguf-arch bitnet` writes this key beside llama.cpp's names so that the
+// file still says what the model computes. llama.cpp ignores it.
+inline constexpr std::string_view kFfnActivationKey = "lockstep.ffn_activation";
+
+FfnActivation ffn_activation_from_name(const std::string& name);  // "silu" | "relu2"; std::invalid_argument
+std::string_view ffn_activation_name(FfnActivation a);
+FfnActivation gguf_activation(const std::string& architecture_name);  // std::invalid_argument if unknown
 // The safetensors dtypes the engine reads in place (weights keep their type).
 inline constexpr std::string_view kSafetensorsDtypes[] = {"F32", "F16", "BF16"};
 

@@ -68,11 +68,15 @@ ModelConfig config_from_gguf(const gguf::File& file) {
         case Architecture::Qwen2:
         case Architecture::BitNet: c.rope.layout = kernels::RopeLayout::Neox; break;
     }
-    // llama.cpp's "bitnet" graph gates with SiLU; bitnet.cpp's BitNet b1.58 architectures
-    // (the 2B-4T model) with squared ReLU.
-    c.ffn_activation = c.architecture_name == "bitnet-b1.58" || c.architecture_name == "bitnet-25"
-                           ? FfnActivation::ReLU2
-                           : FfnActivation::SiLU;
+    // The architecture's activation (kArchitectureNames), unless the file names its own.
+    c.ffn_activation = gguf_activation(c.architecture_name);
+    if (const auto activation = file.get_string(kFfnActivationKey)) {
+        try {
+            c.ffn_activation = ffn_activation_from_name(std::string(*activation));
+        } catch (const std::invalid_argument& e) {
+            throw FormatError(file.path(), FormatError::kNoOffset, std::string(kFfnActivationKey) + ": " + e.what());
+        }
+    }
 
     const auto* embd = file.tensor("token_embd.weight");
     if (!embd || embd->ne.size() < 2) throw FormatError(file.path(), FormatError::kNoOffset, "token_embd.weight is missing");

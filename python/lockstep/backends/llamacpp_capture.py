@@ -2,7 +2,8 @@
 
 llama.cpp names every intermediate tensor of its graph ``NAME-LAYER`` (``attn_norm-3``,
 ``ffn_out-3``, ``l_out-3``; verified on SmolLM2's llama graph and the bitnet graph of the pinned
-llama-cpp-python 0.3.36). A context created with ``cb_eval`` in its ``llama_context_params``
+llama-cpp-python 0.3.36, whose feed-forward output is named ``ffn_down-3`` instead, see
+:data:`GRAPH_NAMES`). A context created with ``cb_eval`` in its ``llama_context_params``
 asks the callback, tensor by tensor, whether to stop the scheduler there (``ask``) and calls it
 again once the tensor is computed: that is when its values are read, with ggml's own
 ``ggml_backend_tensor_get``. The capturing context is separate from the backend's scoring
@@ -20,6 +21,9 @@ import numpy as np
 from lockstep.backends.capture import CAPTURE_POINTS, check_points
 
 _GGML_TYPE_F32 = 0
+# Capture points whose tensor an architecture's graph names otherwise: src/models/bitnet.cpp names
+# the down projection "ffn_down" and adds it to the residual stream without an "ffn_out".
+GRAPH_NAMES = {"bitnet": {"ffn_out": "ffn_down"}}
 _GGML_MAX_DIMS = 4
 
 
@@ -58,7 +62,8 @@ def capture(llama_cpp, model, ids: np.ndarray, points: Sequence[str], n_layer: i
     points = check_points(points or CAPTURE_POINTS)
     anchors = dict(anchors or {})
     ggml = _ggml(llama_cpp)
-    wanted = {f"{point}-{layer}".encode(): (point, layer)
+    names = GRAPH_NAMES.get(_architecture(llama_cpp, model), {})
+    wanted = {f"{names.get(point, point)}-{layer}".encode(): (point, layer)
               for point in set(points) | set(anchors) for layer in range(n_layer)}
     found: dict[tuple[str, int], np.ndarray] = {}
     errors: list[str] = []
@@ -114,8 +119,16 @@ def capture(llama_cpp, model, ids: np.ndarray, points: Sequence[str], n_layer: i
         llama_cpp.llama_free(context)
     if errors:
         raise RuntimeError("llama.cpp: cannot read captured tensors: " + "; ".join(errors))
-    missing = sorted({f"{p}-{layer}" for p in points for layer in range(n_layer)} - {f"{p}-{layer}" for p, layer in found})
+    missing = sorted({f"{names.get(p, p)}-{layer}" for p in points for layer in range(n_layer)
+                      if (p, layer) not in found})
     if missing:
         raise RuntimeError(f"llama.cpp's graph has no tensor named {', '.join(missing[:4])}"
                            f"{' ...' if len(missing) > 4 else ''} for this architecture")
     return {point: np.stack([found[point, layer] for layer in range(n_layer)]) for point in points}
+
+
+def _architecture(llama_cpp, model) -> str:
+    """general.architecture of a loaded llama_model."""
+    buffer = ctypes.create_string_buffer(128)
+    n = llama_cpp.llama_model_meta_val_str(model, b"general.architecture", buffer, len(buffer))
+    return buffer.value.decode() if n >= 0 else ""

@@ -18,6 +18,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         help="tensor type of the weights (default f16); tq1_0, tq2_0 and i2_s are for BitNet b1.58")
     parser.add_argument("--pre", default=None,
                         help="tokenizer.ggml.pre to write, overriding detection from tokenizer.json")
+    parser.add_argument("--gguf-arch", default=None, metavar="NAME",
+                        help="general.architecture to write instead of the default: 'bitnet' writes a "
+                             "squared-ReLU BitNet under llama.cpp's name (default bitnet-b1.58), as "
+                             "llama.cpp's own converter does")
 
 
 @command("convert", _configure)
@@ -27,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     def show(done: int, total: int, record) -> None:
         print(f"\r[{done}/{total}] {record.name:<40} {record.ggml_type:<6}", end="", file=sys.stderr, flush=True)
 
-    report = convert(args.hf_dir, args.out, args.out_type, pre=args.pre,
+    report = convert(args.hf_dir, args.out, args.out_type, pre=args.pre, gguf_arch=args.gguf_arch,
                      progress=show if sys.stderr.isatty() else None)
     if sys.stderr.isatty():
         print(file=sys.stderr)

@@ -56,6 +56,8 @@ def _print_report(info: ModelInfo, console: Console) -> None:
     add("parameters", _count(info.n_params))
     add("tensors", f"{_count(info.n_tensors)}, {_bytes(info.tensor_bytes)}")
     add("BitNet b1.58", f"yes ({info.bitnet_evidence})" if info.is_bitnet else "no")
+    if info.ffn_activation:
+        add("feed-forward activation", f"{info.ffn_activation} ({info.ffn_activation_source})")
     tokenizer = info.tokenizer
     add(
         "tokenizer",

@@ -10,7 +10,11 @@ Facts taken from llama.cpp (convert_hf_to_gguf.py, src/llama-model.cpp, src/mode
   RoPE, the Hugging Face order, and are written unchanged.
 - llama.cpp's bitnet graph reads logits through token_embd (no output tensor), gates the FFN
   with SiLU, and has no key for the activation; BitNet-2B-4T's squared ReLU is bitnet.cpp's
-  "bitnet-b1.58" architecture, so that is the name written for hidden_act "relu2".
+  "bitnet-b1.58" architecture, so that is the name written for hidden_act "relu2" by default.
+  llama.cpp's own converter writes every BitNetForCausalLM as "bitnet" (relu2 included, which
+  its graph then runs with SiLU); `gguf_arch="bitnet"` writes such a file, with the same tensor
+  and metadata names, plus lockstep's `lockstep.ffn_activation = "relu2"`, which llama.cpp
+  ignores and the native engine reads.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import gguf
 import numpy as np
 
 from lockstep.errors import ConvertError
+from lockstep.routing.support import NATIVE_FFN_ACTIVATION_KEY, NATIVE_GGUF_FFN_ACTIVATIONS
 
 T = gguf.MODEL_TENSOR
 
@@ -48,6 +53,8 @@ class Architecture:
     interleave_rope: bool  # llama.cpp "normal" RoPE: permute Q/K rows
     ternary: bool  # BitNet b1.58: the projections are ternarized
     writes_vocab_and_rope_dims: bool  # llama.cpp writes vocab_size and rope.dimension_count for llama only
+    # Written under lockstep.ffn_activation when the name means another activation (relu2 as "bitnet").
+    ffn_activation_key: str | None = None
 
 
 _LLAMA = dict(name="llama", tensor_names=gguf.MODEL_ARCH.LLAMA, interleave_rope=True, ternary=False,
@@ -62,13 +69,18 @@ _BY_CLASS: dict[str, dict[str, Any]] = {
 }
 _CLASS_BY_MODEL_TYPE = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
                         "qwen2": "Qwen2ForCausalLM", "bitnet": "BitNetForCausalLM"}
-_BITNET_NAME_BY_ACTIVATION = {"silu": "bitnet", "relu2": "bitnet-b1.58"}
+# The GGUF names a BitNet checkpoint can be written under, by hidden_act; the first is the default.
+_BITNET_NAMES_BY_ACTIVATION = {"silu": ("bitnet",), "relu2": ("bitnet-b1.58", "bitnet")}
 
 SUPPORTED = tuple(_BY_CLASS)
 
 
-def resolve(config: dict[str, Any]) -> Architecture:
-    """The architecture of a config.json, or ConvertError saying why it is not supported."""
+def resolve(config: dict[str, Any], gguf_arch: str | None = None) -> Architecture:
+    """The architecture of a config.json, or ConvertError saying why it is not supported.
+
+    `gguf_arch`: the general.architecture to write instead of the default, one of the names
+    this model can be written under (a squared-ReLU BitNet: "bitnet-b1.58" or llama.cpp's "bitnet").
+    """
     classes = config.get("architectures")
     if isinstance(classes, list) and classes and isinstance(classes[0], str):
         hf_class = "BitNetForCausalLM" if classes[0] == "BitnetForCausalLM" else classes[0]
@@ -79,10 +91,11 @@ def resolve(config: dict[str, Any]) -> Architecture:
         raise ConvertError(f"unsupported architecture {found!r}; supported: {', '.join(SUPPORTED)}")
     fields = dict(_BY_CLASS[hf_class])
     activation = config.get("hidden_act", "silu")
+    names: tuple[str, ...] = (fields["name"],)
     if fields["ternary"]:
-        if activation not in _BITNET_NAME_BY_ACTIVATION:
+        if activation not in _BITNET_NAMES_BY_ACTIVATION:
             raise ConvertError(f"BitNet with hidden_act {activation!r} is not supported (silu or relu2)")
-        fields["name"] = _BITNET_NAME_BY_ACTIVATION[activation]
+        names = _BITNET_NAMES_BY_ACTIVATION[activation]
         if not config.get("tie_word_embeddings", False):
             raise ConvertError("BitNet without tied embeddings: GGUF bitnet models compute logits with token_embd")
         if config.get("quantization_config"):
@@ -90,6 +103,12 @@ def resolve(config: dict[str, Any]) -> Architecture:
                                "convert a checkpoint with float weights")
     elif activation != "silu":
         raise ConvertError(f"{hf_class} with hidden_act {activation!r}: llama.cpp's graph uses SiLU")
+    if gguf_arch is not None and gguf_arch not in names:
+        raise ConvertError(f"{hf_class} with hidden_act {activation!r} is written as {' or '.join(names)}, "
+                           f"not {gguf_arch!r}")
+    fields["name"] = gguf_arch or names[0]
+    if fields["ternary"] and NATIVE_GGUF_FFN_ACTIVATIONS[fields["name"]] != activation:
+        fields["ffn_activation_key"] = activation
     return Architecture(hf_class=hf_class, **fields)
 
 
@@ -240,3 +259,5 @@ def write_hyperparameters(writer: gguf.GGUFWriter, architecture: Architecture, c
         # llama.cpp's BitNet converter states "no scaling" explicitly.
         writer.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         writer.add_rope_scaling_factor(1.0)
+    if architecture.ffn_activation_key is not None:
+        writer.add_string(NATIVE_FFN_ACTIVATION_KEY, architecture.ffn_activation_key)

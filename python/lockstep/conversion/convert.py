@@ -140,11 +140,15 @@ def convert(
     out_type: str = "f16",
     *,
     pre: str | None = None,
+    gguf_arch: str | None = None,
     progress: Callable[[int, int, TensorRecord], None] | None = None,
 ) -> ConversionReport:
     """Write the model in `hf_dir` to `out_path` as GGUF with tensors of type `out_type`.
 
-    `pre` overrides the detected `tokenizer.ggml.pre`. `progress(done, total, record)` is called
+    `pre` overrides the detected `tokenizer.ggml.pre`. `gguf_arch` writes another GGUF architecture
+    name the model can have: "bitnet", llama.cpp's converter's name for every BitNet, for a
+    squared-ReLU BitNet (default "bitnet-b1.58"; see lockstep.conversion.architectures).
+    `progress(done, total, record)` is called
     after each tensor. Raises ConvertError for an input that cannot be converted and
     UnsupportedTypeError for an output type that does not fit the model. The file appears only
     when complete.
@@ -154,7 +158,7 @@ def convert(
         raise UnsupportedTypeError(f"unknown output type {out_type!r}; choose from {', '.join(OUTPUT_TYPES)}")
     out_path = Path(out_path)
     checkpoint = Checkpoint(Path(hf_dir))
-    architecture = resolve(checkpoint.config)
+    architecture = resolve(checkpoint.config, gguf_arch)
     if output.ternary and not architecture.ternary:
         raise UnsupportedTypeError(
             f"{output.name} packs ternary (BitNet b1.58) weights; {architecture.hf_class} weights are not ternary"

@@ -30,6 +30,7 @@ from lockstep.dispatch.specs import (
 )
 from lockstep.dispatch.thresholds import resolve_thresholds
 from lockstep.errors import ExitCode
+from lockstep.routing.activation_check import check_activations
 from lockstep.text.hints import tokenizer_hints
 from lockstep.text.templates import RenderedPrompt, conversation, render
 
@@ -148,6 +149,8 @@ def crossval(
         exit_code=exit_code,
         fault_localization=localization,
         noise_floor_note=floor_note,
+        activation_checks=[c.to_dict() for c in
+                           check_activations(path, [(label, p.name, p.model) for label, p in zip(labels, prepared)])],
     )
 
 

@@ -107,6 +107,8 @@ class CrossvalReport:
     fault_localization: dict[str, Any] | None = None
     # Why the fixed cross-precision band decided instead of a measured noise floor (None: it did not).
     noise_floor_note: str | None = None
+    # Per backend: the feed-forward activation declared and the one it runs (routing.activation_check).
+    activation_checks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -144,6 +146,7 @@ class CrossvalReport:
                         "diverged_stages": {p.test: p.diverged_stage for p in self.pairs if not p.passed}},
             "fault_localization": self.fault_localization,
             "noise_floor_note": self.noise_floor_note,
+            "activation_checks": self.activation_checks,
             "reference_greedy": self.reference_greedy,
             "pairs": [pair_dict(p) for p in self.pairs],
             "cross_pairs": [pair_dict(p) for p in self.cross_pairs],

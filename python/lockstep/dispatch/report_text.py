@@ -28,6 +28,8 @@ def print_report(report: CrossvalReport, file: TextIO = sys.stderr, max_rows: in
             f" on {b['model']['path']} (sha256 {b['model']['sha256'][:16]}…)")
         console.print(f"[bold]backend[/] {b['label']}: {b['version']}{model}")
     console.print(f"[bold]reference[/] {report.backends[0]['label']}")
+    if line := activation_line(report.activation_checks):
+        console.print(line)
     console.print(f"[bold]template[/] {report.prompt.template} ({report.prompt.reason})")
     for note in report.prompt.notes:
         console.print(f"  [yellow]note[/] {note}")
@@ -51,6 +53,19 @@ def print_report(report: CrossvalReport, file: TextIO = sys.stderr, max_rows: in
     if report.noise_floor_note:
         console.print(f"  [yellow]note[/] {report.noise_floor_note}")
     console.print(f"[bold]verdict[/] {_VERDICTS.get(report.exit_code, report.exit_code)} (exit {report.exit_code})")
+
+
+def activation_line(checks: Sequence[dict]) -> str:
+    """One line on the activation checks: the disagreements, else what every backend runs."""
+    wrong = [c["message"] for c in checks if c["agrees"] is False]
+    if wrong:
+        return "[bold]activation[/] [red]" + "; ".join(wrong) + "[/]"
+    agreeing = [c for c in checks if c["agrees"]]
+    if not agreeing:
+        return ""
+    unchecked = [c["backend"] for c in checks if c["agrees"] is None]
+    return (f"[bold]activation[/] {agreeing[0]['declared']} ({agreeing[0]['declared_by']}): run by "
+            f"{', '.join(c['backend'] for c in agreeing)}" + (f"; not checked: {', '.join(unchecked)}" if unchecked else ""))
 
 
 def _print_mismatch(console: Console, m: dict) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sized
 from numbers import Integral
 from pathlib import Path
 
+from lockstep import _core
 from lockstep.inspection.model_info import ModelInfo, TokenizerInfo, tensor_type_stats
 from lockstep.inspection.tasks import bitnet_from_gguf, task_from_gguf
 
@@ -24,6 +25,13 @@ _TOKENIZER_KINDS = {
 }
 
 
+# What each GGUF architecture name means for the feed-forward activation, and the key that names
+# another one (src/model/config.h: kArchitectureNames, kFfnActivationKey).
+_NATIVE = _core.native_support()
+_ACTIVATION_BY_ARCHITECTURE: dict[str, str] = dict(_NATIVE["gguf_ffn_activations"])
+_ACTIVATION_KEY: str = _NATIVE["ffn_activation_key"]
+
+
 def describe_gguf(path: Path) -> ModelInfo:
     from lockstep.formats import gguf  # lockstep's own memory-mapped reader; raises FormatError
 
@@ -40,6 +48,7 @@ def describe_gguf(path: Path) -> ModelInfo:
     bitnet = bitnet_from_gguf(architecture, (stat.type for stat in type_stats))
     template = metadata.get("tokenizer.chat_template")
     has_template = isinstance(template, str)
+    activation, activation_source = _ffn_activation(metadata, architecture)
     return ModelInfo(
         path=str(path),
         format="gguf",
@@ -54,6 +63,8 @@ def describe_gguf(path: Path) -> ModelInfo:
         tensor_types=type_stats,
         is_bitnet=bitnet is not None,
         bitnet_evidence=bitnet,
+        ffn_activation=activation,
+        ffn_activation_source=activation_source,
         tokenizer=_tokenizer(metadata),
         chat_template=template if has_template else None,
         chat_template_source="tokenizer.chat_template" if has_template else None,
@@ -61,6 +72,16 @@ def describe_gguf(path: Path) -> ModelInfo:
         name=metadata.get("general.name") if isinstance(metadata.get("general.name"), str) else None,
         warnings=tuple(warnings),
     )
+
+
+def _ffn_activation(metadata: dict, architecture: str | None) -> tuple[str | None, str | None]:
+    """The activation the file declares: its lockstep.ffn_activation key, else the one its architecture means."""
+    named = metadata.get(_ACTIVATION_KEY)
+    if isinstance(named, str):
+        return named, _ACTIVATION_KEY
+    if architecture in _ACTIVATION_BY_ARCHITECTURE:
+        return _ACTIVATION_BY_ARCHITECTURE[architecture], f"general.architecture = {architecture}"
+    return None, None
 
 
 def _tokenizer(metadata: dict) -> TokenizerInfo | None:

@@ -104,6 +104,7 @@ def with_folder_context(info: ModelInfo, folder: Path) -> ModelInfo:
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
     classes = tuple(name for name in config.get("architectures") or () if isinstance(name, str))
     bitnet = bitnet_from_hf_config(config)
+    activation = config.get("hidden_act") if isinstance(config.get("hidden_act"), str) else None
     template = chat_template_from_folder(folder)
     warnings = list(info.warnings)
     if model_type is None:
@@ -116,6 +117,8 @@ def with_folder_context(info: ModelInfo, folder: Path) -> ModelInfo:
         task=task_from_hf_config(config, sentence_transformers=(folder / "modules.json").is_file()),
         is_bitnet=bitnet is not None,
         bitnet_evidence=bitnet,
+        ffn_activation=activation,
+        ffn_activation_source="config.json hidden_act" if activation else None,
         tokenizer=tokenizer_from_folder(folder),
         chat_template=template[0] if template else None,
         chat_template_source=template[1] if template else None,

@@ -67,6 +67,8 @@ class ModelInfo:
     tensor_types: tuple[TensorTypeStat, ...] = ()
     is_bitnet: bool = False
     bitnet_evidence: str | None = None
+    ffn_activation: str | None = None  # the feed-forward activation the model declares ("silu", "relu2", ...)
+    ffn_activation_source: str | None = None  # where: "config.json hidden_act", a GGUF key or architecture
     tokenizer: TokenizerInfo | None = None
     chat_template: str | None = None
     chat_template_source: str | None = None
@@ -100,6 +102,8 @@ class ModelInfo:
             "tensor_types": [stat.to_dict() for stat in self.tensor_types],
             "is_bitnet": self.is_bitnet,
             "bitnet_evidence": self.bitnet_evidence,
+            "ffn_activation": self.ffn_activation,
+            "ffn_activation_source": self.ffn_activation_source,
             "tokenizer": self.tokenizer.to_dict() if self.tokenizer else None,
             "has_chat_template": self.has_chat_template,
             "chat_template": self.chat_template,

@@ -16,6 +16,10 @@ NATIVE_GGUF_ARCHITECTURES = frozenset(_NATIVE["architectures"])
 NATIVE_HF_MODEL_TYPES = frozenset(_NATIVE["architectures"])
 NATIVE_GGML_TYPES = frozenset(_NATIVE["ggml_types"])  # read in place from the memory map
 NATIVE_SAFETENSORS_DTYPES = frozenset(_NATIVE["safetensors_dtypes"])
+# The feed-forward activation of each GGUF architecture, unless the file names its own under
+# NATIVE_FFN_ACTIVATION_KEY (src/model/config.h); a Hugging Face folder's is its hidden_act.
+NATIVE_GGUF_FFN_ACTIVATIONS: dict[str, str] = dict(_NATIVE["gguf_ffn_activations"])
+NATIVE_FFN_ACTIVATION_KEY: str = _NATIVE["ffn_activation_key"]
 
 # --- llama.cpp, through llama-cpp-python ------------------------------------------------------
 LLAMA_CPP_DISTRIBUTION = "llama-cpp-python"
@@ -46,6 +50,11 @@ LLAMA_CPP_ARCHITECTURES = frozenset(
 LLAMA_CPP_NOT_STANDALONE = frozenset({"clip"})
 # bitnet.cpp's I2_S (its type id 36) is not a type of upstream ggml.
 LLAMA_CPP_UNSUPPORTED_GGML_TYPES = frozenset({"I2_S"})
+# The feed-forward activation llama.cpp's graph runs, per architecture lockstep converts to, whatever
+# the file says (llama.cpp reads no activation key): build_ffn(..., LLM_FFN_SILU, LLM_FFN_PAR, il) in
+# src/models/llama.cpp, qwen2.cpp and bitnet.cpp of llama-cpp-python 0.3.36. BitNet-2B-4T's squared
+# ReLU has no graph there, although llama.cpp's converter writes it as "bitnet".
+LLAMA_CPP_FFN_ACTIVATIONS = {"llama": "silu", "qwen2": "silu", "bitnet": "silu"}
 
 # --- hf: transformers in float32 --------------------------------------------------------------
 # general.architecture values transformers' GGUF loader accepts (GGUF_SUPPORTED_ARCHITECTURES in

@@ -33,7 +33,7 @@ from lockstep.text import pretokenizers
 from lockstep.zoo.known_models import default_model_path
 
 # Bump when the generated content changes for the same spec, so stale caches are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -315,6 +315,19 @@ def _initial_value(name: str, shape: tuple[int, ...], rng: np.random.Generator) 
     return draw / np.float32(np.sqrt(shape[1]))
 
 
+# A float BitNet checkpoint holds latent weights: BitNet b1.58 (and llama.cpp's converter)
+# ternarize its projections with the absmean quantizer, while transformers without a
+# quantization_config, like the native engine on the folder, multiplies them as they are. The zoo
+# stores them as ±mean|w|, the quantizer's one fixed point, so that the folder and its GGUF
+# conversions hold the same weights and a difference between backends is one of the engines.
+_BITNET_PROJECTIONS = frozenset({"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"})
+
+
+def _already_ternary(value: np.ndarray) -> np.ndarray:
+    magnitude = np.float32(np.mean(np.abs(value), dtype=np.float64))
+    return np.where(value >= 0, magnitude, -magnitude).astype(np.float32)
+
+
 def _write_tiny(spec: ZooSpec, out_dir: Path) -> None:
     import torch
     import transformers
@@ -325,6 +338,8 @@ def _write_tiny(spec: ZooSpec, out_dir: Path) -> None:
     with torch.no_grad():
         for name, parameter in sorted(model.named_parameters(), key=lambda item: item[0]):
             value = _initial_value(name, tuple(parameter.shape), rng)
+            if spec.model_class == "BitNetForCausalLM" and name.rsplit(".", 2)[-2] in _BITNET_PROJECTIONS:
+                value = _already_ternary(value)
             parameter.copy_(torch.from_numpy(value))
     model.save_pretrained(out_dir)
     save_tokenizer(out_dir, spec.pre_tokenizer, spec.add_bos, config.vocab_size)
