@@ -233,6 +233,22 @@ def test_simd_matmul_matches_scalar(isa, name):
     np.testing.assert_allclose(ours, reference, rtol=0, atol=2e-6 * magnitude * np.sqrt(cols))
 
 
+@pytest.mark.parametrize("isa", kernels.supported_isas())
+@pytest.mark.parametrize("name", WEIGHT_TYPES)
+def test_batched_matmul_equals_one_token_at_a_time_bit_for_bit(isa, name):
+    # Several tokens take the tiled GEMM (src/kernels/simd/quant_gemm.h), one token the dot:
+    # they must agree exactly, or a prefill's last row would differ from incremental decode.
+    # 37 rows and odd token counts leave rows and tokens over from whole tiles.
+    rows, cols = 37, 512
+    weights = random_weights(name, rows, cols)
+    x = rng.standard_normal((64, cols)).astype(np.float32)
+    one_at_a_time = np.stack([kernels.matmul(isa, name, weights.ravel(), rows, cols, x[t : t + 1])[0]
+                              for t in range(len(x))])
+    for tokens in (1, 3, 7, 17, 64):
+        batched = kernels.matmul(isa, name, weights.ravel(), rows, cols, x[:tokens], n_threads=2)
+        assert np.array_equal(batched.view(np.uint32), one_at_a_time[:tokens].view(np.uint32)), (isa, name, tokens)
+
+
 def test_f32_matmul_with_a_ragged_width():
     # Widths that are not a multiple of any batch take the tail loops.
     for cols in (1, 7, 33, 100):

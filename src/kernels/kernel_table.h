@@ -7,6 +7,7 @@
 // another (tests run every supported one).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,12 @@ struct LogitPairPartition {
 // matching activation format, see activation_formats.h); n elements.
 using QuantDotFn = float (*)(const void* weight_row, const void* activation_row, int64_t n);
 
+// The same dots for a block of weight rows x activation rows (prefill):
+// y[t * y_stride + r] = dot(w + r * w_stride, a + t * a_stride, n) for r < rows, t < tokens,
+// bit for bit equal to the table's QuantDotFn of that type (quant_gemm.h says how).
+using QuantGemmFn = void (*)(const void* w, size_t w_stride, const void* a, size_t a_stride, int64_t n, int64_t rows,
+                             int64_t tokens, float* y, int64_t y_stride);
+
 struct KernelTable {
     Isa isa;
 
@@ -69,6 +76,9 @@ struct KernelTable {
     // I2_S: returns (sum(code * q) - sum(q)) / scale; the tensor's weight scale is applied
     // by the caller.
     QuantDotFn dot_i2_s;
+    // Tiled forms of the dots above, for several tokens at once.
+    QuantGemmFn gemm_q4_0, gemm_q4_1, gemm_q5_0, gemm_q5_1, gemm_q8_0;
+    QuantGemmFn gemm_q2_k, gemm_q3_k, gemm_q4_k, gemm_q5_k, gemm_q6_k;
 
     // Activation quantization of one row of n elements.
     void (*quantize_q8_0)(const float* x, void* out, int64_t n);

@@ -35,6 +35,24 @@ float row_dot(const KernelTable& k, GGMLType type, const uint8_t* w, const uint8
     }
 }
 
+// The tiled form of row_dot for `type`, or null where there is none (float and ternary
+// weights go one token at a time).
+QuantGemmFn row_gemm(const KernelTable& k, GGMLType type) {
+    switch (type) {
+        case GGMLType::Q4_0: return k.gemm_q4_0;
+        case GGMLType::Q4_1: return k.gemm_q4_1;
+        case GGMLType::Q5_0: return k.gemm_q5_0;
+        case GGMLType::Q5_1: return k.gemm_q5_1;
+        case GGMLType::Q8_0: return k.gemm_q8_0;
+        case GGMLType::Q2_K: return k.gemm_q2_k;
+        case GGMLType::Q3_K: return k.gemm_q3_k;
+        case GGMLType::Q4_K: return k.gemm_q4_k;
+        case GGMLType::Q5_K: return k.gemm_q5_k;
+        case GGMLType::Q6_K: return k.gemm_q6_k;
+        default: return nullptr;
+    }
+}
+
 void quantize_row(const KernelTable& k, ActivationFormat format, const float* x, uint8_t* out, int64_t n) {
     switch (format) {
         case ActivationFormat::F32: std::copy(x, x + n, reinterpret_cast<float*>(out)); return;
@@ -140,6 +158,15 @@ void matmul(const KernelTable& kernels, ThreadPool& pool, const float* x, int64_
         const bool float_input = f == static_cast<int>(ActivationFormat::F32);
         const size_t stride = float_input ? static_cast<size_t>(cols) * sizeof(float) : row_bytes[f];
         const uint8_t* act = float_input ? reinterpret_cast<const uint8_t*>(x) : base + offset[f];
+        if (const QuantGemmFn gemm = n_tokens > 1 ? row_gemm(kernels, w.type) : nullptr) {
+            // Several tokens: the tiled kernel, bit for bit the row_dot below.
+            float* y = task.output->out + task.begin;
+            gemm(w.data + static_cast<size_t>(task.begin) * w.row_bytes, w.row_bytes, act, stride, w.cols,
+                 task.end - task.begin, n_tokens, y, w.rows);
+            for (int64_t t = 0; t < n_tokens; ++t)
+                for (int64_t r = 0; r < task.end - task.begin; ++r) y[t * w.rows + r] = w.scale * y[t * w.rows + r];
+            return;
+        }
         for (int64_t t = 0; t < n_tokens; ++t) {
             const uint8_t* a = act + stride * static_cast<size_t>(t);
             float* y = task.output->out + t * w.rows;

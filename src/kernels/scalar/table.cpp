@@ -2,6 +2,20 @@
 #include "kernels/scalar/scalar_kernels.h"
 
 namespace lockstep::kernels {
+namespace {
+
+// The reference GEMM: the dot of every (row, token), one at a time.
+template <QuantDotFn dot>
+void gemm_by_dots(const void* w, size_t w_stride, const void* a, size_t a_stride, int64_t n, int64_t rows,
+                  int64_t tokens, float* y, int64_t y_stride) {
+    const auto* wp = static_cast<const uint8_t*>(w);
+    const auto* ap = static_cast<const uint8_t*>(a);
+    for (int64_t t = 0; t < tokens; ++t)
+        for (int64_t r = 0; r < rows; ++r)
+            y[t * y_stride + r] = dot(wp + w_stride * static_cast<size_t>(r), ap + a_stride * static_cast<size_t>(t), n);
+}
+
+}  // namespace
 
 const KernelTable& scalar_table() {
     static const KernelTable table = [] {
@@ -24,6 +38,16 @@ const KernelTable& scalar_table() {
         t.dot_tq1_0 = dot_tq1_0;
         t.dot_tq2_0 = dot_tq2_0;
         t.dot_i2_s = dot_i2_s;
+        t.gemm_q4_0 = gemm_by_dots<dot_q4_0>;
+        t.gemm_q4_1 = gemm_by_dots<dot_q4_1>;
+        t.gemm_q5_0 = gemm_by_dots<dot_q5_0>;
+        t.gemm_q5_1 = gemm_by_dots<dot_q5_1>;
+        t.gemm_q8_0 = gemm_by_dots<dot_q8_0>;
+        t.gemm_q2_k = gemm_by_dots<dot_q2_k>;
+        t.gemm_q3_k = gemm_by_dots<dot_q3_k>;
+        t.gemm_q4_k = gemm_by_dots<dot_q4_k>;
+        t.gemm_q5_k = gemm_by_dots<dot_q5_k>;
+        t.gemm_q6_k = gemm_by_dots<dot_q6_k>;
         t.quantize_q8_0 = quantize_q8_0;
         t.quantize_q8_1 = quantize_q8_1;
         t.quantize_q8_k = quantize_q8_k;

@@ -8,6 +8,7 @@
 #include "kernels/simd/float_kernels.h"
 #include "kernels/simd/logit_pair.h"
 #include "kernels/simd/quant_dots.h"
+#include "kernels/simd/quant_gemm.h"
 #include "kernels/simd/quantize_activations.h"
 
 namespace lockstep::kernels::LOCKSTEP_SIMD_NAMESPACE {
@@ -32,6 +33,16 @@ KernelTable make_table(Isa isa) {
     t.dot_tq1_0 = dot_tq1_0<Int8>;
     t.dot_tq2_0 = dot_tq2_0<Int8>;
     t.dot_i2_s = dot_i2_s<Int8>;
+    t.gemm_q4_0 = gemm_q4_0<Int8>;
+    t.gemm_q4_1 = gemm_q4_1<Int8>;
+    t.gemm_q5_0 = gemm_q5_0<Int8>;
+    t.gemm_q5_1 = gemm_q5_1<Int8>;
+    t.gemm_q8_0 = gemm_q8_0<Int8>;
+    t.gemm_q2_k = gemm_q2_k<Int8>;
+    t.gemm_q3_k = gemm_q3_k<Int8>;
+    t.gemm_q4_k = gemm_q4_k<Int8>;
+    t.gemm_q5_k = gemm_q5_k<Int8>;
+    t.gemm_q6_k = gemm_q6_k<Int8>;
     t.quantize_q8_0 = quantize_q8_0<FloatArch>;
     t.quantize_q8_1 = quantize_q8_1<FloatArch>;
     t.quantize_q8_k = quantize_q8_k<FloatArch>;

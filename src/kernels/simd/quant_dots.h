@@ -79,51 +79,58 @@ float dot_q5_1(const void* w, const void* a, int64_t n) {
 
 // --- K-quants: 8 chunks of 32 elements per super-block, two 16-element scales each.
 
+// Each K-quant dot is a float sum over super-blocks of one per-block term (the kblock_*
+// functions), which quant_gemm.h evaluates for a tile of rows x tokens in the same order.
+template <class Ops>
+[[gnu::always_inline]] inline float kblock_q2_k(const BlockQ2_K& wb, const BlockQ8_K& ab) {
+    typename Ops::Ints acc(0);
+    for (int c = 0; c < 8; ++c) {
+        const auto q = Ops::shift_right_and(Ops::load(wb.qs + 32 * (c / 4)), 2 * (c % 4), 3);
+        acc += Ops::dot_scaled16(q, Ops::load(ab.qs + 32 * c), wb.scales[2 * c] & 0x0f, wb.scales[2 * c + 1] & 0x0f);
+    }
+    int32_t min_sum = 0;
+    for (int g = 0; g < 16; ++g) min_sum += ab.bsums[g] * (wb.scales[g] >> 4);
+    return ab.d * Ops::half(wb.d) * static_cast<float>(xsimd::reduce_add(acc)) -
+           ab.d * Ops::half(wb.dmin) * static_cast<float>(min_sum);
+}
+
 template <class Ops>
 float dot_q2_k(const void* w, const void* a, int64_t n) {
     const auto* wb = static_cast<const BlockQ2_K*>(w);
     const auto* ab = static_cast<const BlockQ8_K*>(a);
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / QK_K; ++b) {
-        typename Ops::Ints acc(0);
-        for (int c = 0; c < 8; ++c) {
-            const auto q = Ops::shift_right_and(Ops::load(wb[b].qs + 32 * (c / 4)), 2 * (c % 4), 3);
-            acc += Ops::dot_scaled16(q, Ops::load(ab[b].qs + 32 * c), wb[b].scales[2 * c] & 0x0f,
-                                     wb[b].scales[2 * c + 1] & 0x0f);
-        }
-        int32_t min_sum = 0;
-        for (int g = 0; g < 16; ++g) min_sum += ab[b].bsums[g] * (wb[b].scales[g] >> 4);
-        sum += ab[b].d * Ops::half(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc)) -
-               ab[b].d * Ops::half(wb[b].dmin) * static_cast<float>(min_sum);
-    }
+    for (int64_t b = 0; b < n / QK_K; ++b) sum += kblock_q2_k<Ops>(wb[b], ab[b]);
     return sum;
+}
+
+template <class Ops>
+[[gnu::always_inline]] inline float kblock_q3_k(const BlockQ3_K& wb, const BlockQ8_K& ab) {
+    const auto four = Ops::splat(4);
+    int8_t scales[16];
+    unpack_q3_k_scales(wb.scales, scales);
+    const auto hmask = Ops::load(wb.hmask);
+    typename Ops::Ints acc(0);
+    for (int c = 0; c < 8; ++c) {
+        const auto low = Ops::shift_right_and(Ops::load(wb.qs + 32 * (c / 4)), 2 * (c % 4), 3);
+        const auto high = Ops::shift_left_small(Ops::shift_right_and(hmask, c, 1), 2);
+        const auto q = Ops::sub(Ops::bit_or(low, high), four);  // low - 4 unless the high bit is set
+        acc += Ops::dot_scaled16(q, Ops::load(ab.qs + 32 * c), scales[2 * c], scales[2 * c + 1]);
+    }
+    return ab.d * Ops::half(wb.d) * static_cast<float>(xsimd::reduce_add(acc));
 }
 
 template <class Ops>
 float dot_q3_k(const void* w, const void* a, int64_t n) {
     const auto* wb = static_cast<const BlockQ3_K*>(w);
     const auto* ab = static_cast<const BlockQ8_K*>(a);
-    const auto four = Ops::splat(4);
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / QK_K; ++b) {
-        int8_t scales[16];
-        unpack_q3_k_scales(wb[b].scales, scales);
-        const auto hmask = Ops::load(wb[b].hmask);
-        typename Ops::Ints acc(0);
-        for (int c = 0; c < 8; ++c) {
-            const auto low = Ops::shift_right_and(Ops::load(wb[b].qs + 32 * (c / 4)), 2 * (c % 4), 3);
-            const auto high = Ops::shift_left_small(Ops::shift_right_and(hmask, c, 1), 2);
-            const auto q = Ops::sub(Ops::bit_or(low, high), four);  // low - 4 unless the high bit is set
-            acc += Ops::dot_scaled16(q, Ops::load(ab[b].qs + 32 * c), scales[2 * c], scales[2 * c + 1]);
-        }
-        sum += ab[b].d * Ops::half(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc));
-    }
+    for (int64_t b = 0; b < n / QK_K; ++b) sum += kblock_q3_k<Ops>(wb[b], ab[b]);
     return sum;
 }
 
 template <class Ops>
-float dot_q4_k_or_q5_k(const uint8_t* qs, const uint8_t* qh, const uint8_t* raw_scales, float d, float dmin,
-                       const BlockQ8_K& act) {
+[[gnu::always_inline]] inline float dot_q4_k_or_q5_k(const uint8_t* qs, const uint8_t* qh, const uint8_t* raw_scales,
+                                                     float d, float dmin, const BlockQ8_K& act) {
     uint8_t sc[8], m[8];
     unpack_q4_k_scales(raw_scales, sc, m);
     const auto high_bits = qh ? Ops::load(qh) : Ops::splat(0);
@@ -145,13 +152,21 @@ float dot_q4_k_or_q5_k(const uint8_t* qs, const uint8_t* qh, const uint8_t* raw_
 }
 
 template <class Ops>
+[[gnu::always_inline]] inline float kblock_q4_k(const BlockQ4_K& wb, const BlockQ8_K& ab) {
+    return dot_q4_k_or_q5_k<Ops>(wb.qs, nullptr, wb.scales, Ops::half(wb.d), Ops::half(wb.dmin), ab);
+}
+
+template <class Ops>
+[[gnu::always_inline]] inline float kblock_q5_k(const BlockQ5_K& wb, const BlockQ8_K& ab) {
+    return dot_q4_k_or_q5_k<Ops>(wb.qs, wb.qh, wb.scales, Ops::half(wb.d), Ops::half(wb.dmin), ab);
+}
+
+template <class Ops>
 float dot_q4_k(const void* w, const void* a, int64_t n) {
     const auto* wb = static_cast<const BlockQ4_K*>(w);
     const auto* ab = static_cast<const BlockQ8_K*>(a);
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / QK_K; ++b)
-        sum += dot_q4_k_or_q5_k<Ops>(wb[b].qs, nullptr, wb[b].scales, Ops::half(wb[b].d),
-                                     Ops::half(wb[b].dmin), ab[b]);
+    for (int64_t b = 0; b < n / QK_K; ++b) sum += kblock_q4_k<Ops>(wb[b], ab[b]);
     return sum;
 }
 
@@ -160,30 +175,31 @@ float dot_q5_k(const void* w, const void* a, int64_t n) {
     const auto* wb = static_cast<const BlockQ5_K*>(w);
     const auto* ab = static_cast<const BlockQ8_K*>(a);
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / QK_K; ++b)
-        sum += dot_q4_k_or_q5_k<Ops>(wb[b].qs, wb[b].qh, wb[b].scales, Ops::half(wb[b].d),
-                                     Ops::half(wb[b].dmin), ab[b]);
+    for (int64_t b = 0; b < n / QK_K; ++b) sum += kblock_q5_k<Ops>(wb[b], ab[b]);
     return sum;
+}
+
+template <class Ops>
+[[gnu::always_inline]] inline float kblock_q6_k(const BlockQ6_K& wb, const BlockQ8_K& ab) {
+    const auto thirty_two = Ops::splat(32);
+    typename Ops::Ints acc(0);
+    for (int c = 0; c < 8; ++c) {
+        const int h = c / 4, r = c % 4;
+        const auto low_bytes = Ops::load(wb.ql + 64 * h + 32 * (r % 2));
+        const auto nibble = r < 2 ? Ops::bit_and(low_bytes, Ops::splat(0x0f)) : Ops::shift_right_and(low_bytes, 4, 0x0f);
+        const auto high = Ops::shift_right_and(Ops::load(wb.qh + 32 * h), 2 * r, 3);
+        const auto q = Ops::sub(Ops::bit_or(nibble, Ops::shift_left_small(high, 4)), thirty_two);
+        acc += Ops::dot_scaled16(q, Ops::load(ab.qs + 32 * c), wb.scales[2 * c], wb.scales[2 * c + 1]);
+    }
+    return ab.d * Ops::half(wb.d) * static_cast<float>(xsimd::reduce_add(acc));
 }
 
 template <class Ops>
 float dot_q6_k(const void* w, const void* a, int64_t n) {
     const auto* wb = static_cast<const BlockQ6_K*>(w);
     const auto* ab = static_cast<const BlockQ8_K*>(a);
-    const auto thirty_two = Ops::splat(32);
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / QK_K; ++b) {
-        typename Ops::Ints acc(0);
-        for (int c = 0; c < 8; ++c) {
-            const int h = c / 4, r = c % 4;
-            const auto low_bytes = Ops::load(wb[b].ql + 64 * h + 32 * (r % 2));
-            const auto nibble = r < 2 ? Ops::bit_and(low_bytes, Ops::splat(0x0f)) : Ops::shift_right_and(low_bytes, 4, 0x0f);
-            const auto high = Ops::shift_right_and(Ops::load(wb[b].qh + 32 * h), 2 * r, 3);
-            const auto q = Ops::sub(Ops::bit_or(nibble, Ops::shift_left_small(high, 4)), thirty_two);
-            acc += Ops::dot_scaled16(q, Ops::load(ab[b].qs + 32 * c), wb[b].scales[2 * c], wb[b].scales[2 * c + 1]);
-        }
-        sum += ab[b].d * Ops::half(wb[b].d) * static_cast<float>(xsimd::reduce_add(acc));
-    }
+    for (int64_t b = 0; b < n / QK_K; ++b) sum += kblock_q6_k<Ops>(wb[b], ab[b]);
     return sum;
 }
 

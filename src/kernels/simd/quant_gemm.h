@@ -1,0 +1,195 @@
+// Prefill's quantized matrix products: a tile of TileRows weight rows x TileTokens tokens at
+// a time, so that each weight block is unpacked once per tile rather than once per token.
+//
+// Bit-identical to the per-token dots of quant_dots.h by construction: every (row, token)
+// pair of a tile goes through the same Ops calls, on the same values, accumulating in the
+// same order as its dot. All the tile shares is what depends on the weight block alone (its
+// unpacking, the sign/abs the maddubs recipe takes of it, its scales) — pure functions the
+// compiler evaluates once for the tile's tokens. This keeps "the last row of a prefill
+// equals incremental decode, bit for bit" whatever the batch size. Rows and tokens left
+// over from whole tiles take the per-token dot itself.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/simd/quant_dots.h"
+
+namespace lockstep::kernels::LOCKSTEP_SIMD_NAMESPACE {
+
+// Tile shapes. The 32-element types keep two float accumulators per (row, token) (even and
+// odd blocks, as dot_blocks32 does): 2 x 2 x 2 = 8 of AVX2's 16 registers, the rest for the
+// unpacked weights; AVX-512's 32 registers fit 2 rows x 4 tokens.
+#if defined(__AVX512F__)
+inline constexpr int kGemmRows = 2, kGemmTokens = 4;
+#else
+inline constexpr int kGemmRows = 2, kGemmTokens = 2;
+#endif
+
+// Runs tile(r, t) over whole tiles and dot(r, t) over what is left:
+// y[t * y_stride + r] for r < rows, t < tokens.
+template <int TileRows, int TileTokens, class Tile, class Dot>
+void gemm_tiles(int64_t rows, int64_t tokens, float* y, int64_t y_stride, Tile tile, Dot dot) {
+    int64_t r = 0;
+    for (; r + TileRows <= rows; r += TileRows) {
+        int64_t t = 0;
+        for (; t + TileTokens <= tokens; t += TileTokens) tile(r, t);
+        for (; t < tokens; ++t)
+            for (int i = 0; i < TileRows; ++i) y[t * y_stride + r + i] = dot(r + i, t);
+    }
+    for (; r < rows; ++r)
+        for (int64_t t = 0; t < tokens; ++t) y[t * y_stride + r] = dot(r, t);
+}
+
+// The 32-element block types: dot_blocks32 for R rows x T tokens.
+template <class Ops, bool with_min, class Block, class ActBlock, int R, int T, class Decode>
+void tile_blocks32(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t n, float* y,
+                   int64_t y_stride, Decode decode) {
+    using Floats = typename Ops::Floats;
+    const Block* wb[R];
+    const ActBlock* ab[T];
+    for (int i = 0; i < R; ++i) wb[i] = reinterpret_cast<const Block*>(w + w_stride * static_cast<size_t>(i));
+    for (int j = 0; j < T; ++j) ab[j] = reinterpret_cast<const ActBlock*>(a + a_stride * static_cast<size_t>(j));
+    Floats acc[2][R][T];
+    float min_sum[2][R][T];
+    for (int h = 0; h < 2; ++h)
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j) acc[h][i][j] = Floats(0.0f), min_sum[h][i][j] = 0.0f;
+    // Block b into accumulator set h: the body of dot_blocks32's `block`, for every pair.
+    auto block = [&](int64_t b, int h) {
+        for (int i = 0; i < R; ++i) {
+            const auto q = decode(wb[i][b]);
+            const float dw = Ops::half(wb[i][b].d);
+            for (int j = 0; j < T; ++j) {
+                const float d = dw * Ops::half(ab[j][b].d);
+                acc[h][i][j] = xsimd::fma(Ops::dot(q, Ops::load(ab[j][b].qs)), Floats(d), acc[h][i][j]);
+                if constexpr (with_min) min_sum[h][i][j] += Ops::half(wb[i][b].m) * Ops::half(ab[j][b].s);
+            }
+        }
+    };
+    const int64_t blocks = n / QK8_0;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        block(b, 0);
+        block(b + 1, 1);
+    }
+    if (b < blocks) block(b, 0);
+    for (int i = 0; i < R; ++i)
+        for (int j = 0; j < T; ++j)
+            y[j * y_stride + i] = xsimd::reduce_add(acc[0][i][j] + acc[1][i][j]) + (min_sum[0][i][j] + min_sum[1][i][j]);
+}
+
+template <class Ops, bool with_min, class Block, class ActBlock, class Decode>
+void gemm_blocks32(const void* w, size_t w_stride, const void* a, size_t a_stride, int64_t n, int64_t rows,
+                   int64_t tokens, float* y, int64_t y_stride, Decode decode, QuantDotFn dot) {
+    const auto* wp = static_cast<const uint8_t*>(w);
+    const auto* ap = static_cast<const uint8_t*>(a);
+    gemm_tiles<kGemmRows, kGemmTokens>(
+        rows, tokens, y, y_stride,
+        [&](int64_t r, int64_t t) {
+            tile_blocks32<Ops, with_min, Block, ActBlock, kGemmRows, kGemmTokens>(
+                wp + w_stride * static_cast<size_t>(r), w_stride, ap + a_stride * static_cast<size_t>(t), a_stride, n,
+                y + t * y_stride + r, y_stride, decode);
+        },
+        [&](int64_t r, int64_t t) {
+            return dot(wp + w_stride * static_cast<size_t>(r), ap + a_stride * static_cast<size_t>(t), n);
+        });
+}
+
+// The K-quants: sum over super-blocks of kblock(row's block, token's block), per pair in
+// the order of its dot; the kblock bodies are inlined into the tile so that the weight
+// unpacking is shared between the tile's tokens.
+template <class Ops, class Block, int R, int T, class KBlock>
+void tile_k(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t n, float* y,
+            int64_t y_stride, KBlock kblock) {
+    const Block* wb[R];
+    const BlockQ8_K* ab[T];
+    for (int i = 0; i < R; ++i) wb[i] = reinterpret_cast<const Block*>(w + w_stride * static_cast<size_t>(i));
+    for (int j = 0; j < T; ++j) ab[j] = reinterpret_cast<const BlockQ8_K*>(a + a_stride * static_cast<size_t>(j));
+    float sum[R][T] = {};
+    for (int64_t b = 0; b < n / QK_K; ++b)
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j) sum[i][j] += kblock(wb[i][b], ab[j][b]);
+    for (int i = 0; i < R; ++i)
+        for (int j = 0; j < T; ++j) y[j * y_stride + i] = sum[i][j];
+}
+
+template <class Ops, class Block, class KBlock>
+void gemm_k(const void* w, size_t w_stride, const void* a, size_t a_stride, int64_t n, int64_t rows, int64_t tokens,
+            float* y, int64_t y_stride, KBlock kblock, QuantDotFn dot) {
+    const auto* wp = static_cast<const uint8_t*>(w);
+    const auto* ap = static_cast<const uint8_t*>(a);
+    // One row per tile: a K-quant super-block unpacks into 8 vectors, a register file's worth.
+    constexpr int R = 1, T = 4;
+    gemm_tiles<R, T>(
+        rows, tokens, y, y_stride,
+        [&](int64_t r, int64_t t) {
+            tile_k<Ops, Block, R, T>(wp + w_stride * static_cast<size_t>(r), w_stride,
+                                     ap + a_stride * static_cast<size_t>(t), a_stride, n, y + t * y_stride + r,
+                                     y_stride, kblock);
+        },
+        [&](int64_t r, int64_t t) {
+            return dot(wp + w_stride * static_cast<size_t>(r), ap + a_stride * static_cast<size_t>(t), n);
+        });
+}
+
+// --- The KernelTable entries (QuantGemmFn).
+
+#define LOCKSTEP_GEMM_ARGS                                                                              \
+    const void *w, size_t w_stride, const void *a, size_t a_stride, int64_t n, int64_t rows, int64_t tokens, \
+        float *y, int64_t y_stride
+
+template <class Ops>
+void gemm_q8_0(LOCKSTEP_GEMM_ARGS) {
+    gemm_blocks32<Ops, false, BlockQ8_0, BlockQ8_0>(
+        w, w_stride, a, a_stride, n, rows, tokens, y, y_stride, [](const BlockQ8_0& b) { return Ops::load(b.qs); },
+        dot_q8_0<Ops>);
+}
+
+template <class Ops>
+void gemm_q4_0(LOCKSTEP_GEMM_ARGS) {
+    gemm_blocks32<Ops, false, BlockQ4_0, BlockQ8_0>(
+        w, w_stride, a, a_stride, n, rows, tokens, y, y_stride,
+        [](const BlockQ4_0& b) { return Ops::sub(Ops::nibbles(b.qs), Ops::splat(8)); }, dot_q4_0<Ops>);
+}
+
+template <class Ops>
+void gemm_q4_1(LOCKSTEP_GEMM_ARGS) {
+    gemm_blocks32<Ops, true, BlockQ4_1, BlockQ8_1>(
+        w, w_stride, a, a_stride, n, rows, tokens, y, y_stride, [](const BlockQ4_1& b) { return Ops::nibbles(b.qs); },
+        dot_q4_1<Ops>);
+}
+
+template <class Ops>
+void gemm_q5_0(LOCKSTEP_GEMM_ARGS) {
+    gemm_blocks32<Ops, false, BlockQ5_0, BlockQ8_0>(
+        w, w_stride, a, a_stride, n, rows, tokens, y, y_stride,
+        [](const BlockQ5_0& b) {
+            return Ops::sub(Ops::bit_or(Ops::nibbles(b.qs), q5_high_bits<Ops>(b.qh)), Ops::splat(16));
+        },
+        dot_q5_0<Ops>);
+}
+
+template <class Ops>
+void gemm_q5_1(LOCKSTEP_GEMM_ARGS) {
+    gemm_blocks32<Ops, true, BlockQ5_1, BlockQ8_1>(
+        w, w_stride, a, a_stride, n, rows, tokens, y, y_stride,
+        [](const BlockQ5_1& b) { return Ops::bit_or(Ops::nibbles(b.qs), q5_high_bits<Ops>(b.qh)); }, dot_q5_1<Ops>);
+}
+
+#define LOCKSTEP_GEMM_K(NAME, BLOCK)                                                                          \
+    template <class Ops>                                                                                      \
+    void gemm_##NAME(LOCKSTEP_GEMM_ARGS) {                                                                    \
+        gemm_k<Ops, BLOCK>(                                                                                   \
+            w, w_stride, a, a_stride, n, rows, tokens, y, y_stride,                                           \
+            [](const BLOCK& wb, const BlockQ8_K& ab) { return kblock_##NAME<Ops>(wb, ab); }, dot_##NAME<Ops>); \
+    }
+LOCKSTEP_GEMM_K(q2_k, BlockQ2_K)
+LOCKSTEP_GEMM_K(q3_k, BlockQ3_K)
+LOCKSTEP_GEMM_K(q4_k, BlockQ4_K)
+LOCKSTEP_GEMM_K(q5_k, BlockQ5_K)
+LOCKSTEP_GEMM_K(q6_k, BlockQ6_K)
+#undef LOCKSTEP_GEMM_K
+#undef LOCKSTEP_GEMM_ARGS
+
+}  // namespace lockstep::kernels::LOCKSTEP_SIMD_NAMESPACE
