@@ -69,9 +69,11 @@ def test_stale_kv_cache_shows_when_decoding(converted):
     report = json.loads(result.stdout)
     (pair,) = report["pairs"]
     # The prompt's logits come from the first evaluation, on an empty cache; decoding evaluates
-    # again, and there the cache the fault failed to reset shows from the first step.
-    assert pair["passed"] and pair["teacher_forced"]["first_divergence"] == 0
-    assert result.returncode == 0
+    # again, and there the cache the fault failed to reset shows from the first step, which
+    # the verdict covers.
+    assert pair["first_divergence"] is None and pair["teacher_forced"]["first_divergence"] == 0
+    assert pair["diverged_stage"] == "teacher-forced" and not pair["passed"]
+    assert result.returncode == 1
     assert report["fault_localization"] == {"backend": "native", "fault": "stale-kv-after-reset", "layer": 0,
                                             "point": "attn_out", "position": 0}
 

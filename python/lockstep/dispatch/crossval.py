@@ -17,7 +17,7 @@ import numpy as np
 from lockstep import _core
 from lockstep.backends.native import NativeModel
 from lockstep.dispatch.localization import anchors_of, can_anchor, capture_free, localize_fault, localize_pair
-from lockstep.dispatch.noise_floor import judge_pair, measure_noise_floor, thresholds_from_floor
+from lockstep.dispatch.noise_floor import FLOAT32_ARITHMETIC, judge_pair, measure_noise_floor, thresholds_from_floor
 from lockstep.dispatch.report import CrossvalReport, PairReport, from_raw_mismatch, from_raw_pair, sha256_of_model
 from lockstep.dispatch.specs import (
     BACKEND_SETS,
@@ -159,8 +159,13 @@ def _noise_floor(path: Path, rendered: RenderedPrompt, steps: int,
     """The cross-precision control on the crossval's model, or None and why not (the fixed
     band decides then)."""
     try:
-        ids = NativeModel(path, n_threads=n_threads).tokenize(rendered.text, add_special=rendered.add_bos,
-                                                              parse_special=True)
+        engine = NativeModel(path, n_threads=n_threads)
+        if FLOAT32_ARITHMETIC in engine.capabilities():
+            # Float weights meet float activations either way: no rounding for the control to
+            # measure, and a floor of zero would flag every cross-precision pair.
+            return None, ("no noise floor: the model's weights are float, so the native engine rounds no "
+                          "activations to measure; the fixed cross-precision band decides")
+        ids = engine.tokenize(rendered.text, add_special=rendered.add_bos, parse_special=True)
         return measure_noise_floor(path, ids, "cross-precision", steps=steps, n_threads=n_threads), None
     except (RuntimeError, ValueError, OSError) as error:  # FormatError is a ValueError
         return None, f"no noise floor (the native engine cannot run this model: {error}); the fixed bands decide"
