@@ -166,7 +166,8 @@ def _noise_floor(path: Path, rendered: RenderedPrompt, steps: int,
             return None, ("no noise floor: the model's weights are float, so the native engine rounds no "
                           "activations to measure; the fixed cross-precision band decides")
         ids = engine.tokenize(rendered.text, add_special=rendered.add_bos, parse_special=True)
-        return measure_noise_floor(path, ids, "cross-precision", steps=steps, n_threads=n_threads), None
+        return measure_noise_floor(path, ids, "cross-precision", steps=steps, n_threads=n_threads,
+                                   engine=engine), None
     except (RuntimeError, ValueError, OSError) as error:  # FormatError is a ValueError
         return None, f"no noise floor (the native engine cannot run this model: {error}); the fixed bands decide"
 

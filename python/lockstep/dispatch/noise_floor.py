@@ -49,25 +49,22 @@ CONTROLS = {
 
 
 def measure_noise_floor(model: str | Path, ids: Sequence[int] | np.ndarray, band: str, *, steps: int = 0,
-                        n_threads: int | None = None) -> dict[str, Any]:
+                        n_threads: int | None = None, engine: NativeModel | None = None) -> dict[str, Any]:
     """The control of ``band`` on ``ids`` and, with ``steps``, on the first side's greedy
     continuation of that many tokens (decode steps are judged against the floor too, and a
     model's own continuation is where it is most and least sure). Returns the control's
     description and the floor statistics thresholds derive from. Both sides are the clean
-    engine (no injected fault): the floor is what two correct implementations differ by."""
-    tokens = np.asarray(ids, dtype=np.int32)
-    if steps > 0:
-        first = NativeModel(model, n_threads=n_threads)
-        for _ in range(steps):
-            tokens = np.append(tokens, np.int32(np.argmax(first.logits(tokens)[-1])))
-    if band == "cross-precision":
-        sides: list[dict[str, Any]] = [{}, {"unrounded_activations": True}]
-    elif band == "same-arithmetic":
-        sides = [{}, {"isa": "scalar"}]
-    else:
+    engine (no injected fault): the floor is what two correct implementations differ by.
+    ``engine``: a clean NativeModel already loaded on ``model`` (loaded here if None)."""
+    if band not in CONTROLS:
         raise ValueError(f"no noise-floor control for band {band!r}")
-    logits = [np.array(NativeModel(model, n_threads=n_threads, **kw).logits(tokens))
-              for kw in sides]
+    # The engine as it runs: the control's first side, and the one whose continuation it follows.
+    engine = engine or NativeModel(model, n_threads=n_threads)
+    tokens = np.asarray(ids, dtype=np.int32)
+    for _ in range(steps):
+        tokens = np.append(tokens, np.int32(np.argmax(engine.logits(tokens)[-1])))
+    other: dict[str, Any] = {"unrounded_activations": True} if band == "cross-precision" else {"isa": "scalar"}
+    logits = [np.array(engine.logits(tokens)), np.array(NativeModel(model, n_threads=n_threads, **other).logits(tokens))]
     next_tokens = np.append(tokens[1:], -1).astype(np.int32)
     control = compare_logits(logits[0], logits[1], next_tokens, n_threads=n_threads)
     return floor_of(control, band)
