@@ -1,9 +1,10 @@
 """What crossval catches on a real quantized model, and what it raises on clean prompts.
 
 For each injected fault (``lockstep crossval --list-faults``) and for one-layer weight
-perturbations of 0.1%, 0.3%, 1% and 3%, on the default model (SmolLM2-135M-Instruct Q4_1):
-whether the verdict is 1 or 2 (caught), at which stage, and the layer the cross-backend
-localization names. Then false alarms over the clean, varied prompts of
+perturbations of 0.1%, 0.3%, 1% and 3%, on the default model (SmolLM2-135M-Instruct Q4_1) and
+on F32 / Q8_0 / Q4_0 conversions of tiny zoo models (lockstep.zoo.synthetic, written by
+``lockstep convert``): whether the verdict is 1 or 2 (caught), at which stage, and the layer the
+cross-backend localization names. Then false alarms over the clean, varied prompts of
 tests/data/clean_prompts.json (chat, code, several languages and scripts, long inputs).
 
 The perturbations are applied in the weights' own type, so that the perturbed layer keeps its
@@ -12,7 +13,9 @@ are multiplied by 1 + u, u uniform in [-r, r] per block, which multiplies each o
 weights by exactly that factor; float tensors are multiplied element by element. The native
 engine runs the perturbed copy, the reference backends the original file.
 
-    python benchmarks/detection_floor.py [--backends both,all] [--steps 8] [--prompts N] [--json FILE]
+    python benchmarks/detection_floor.py [--backends both,all] [--models default,llama,qwen2]
+        [--zoo-types F32,Q8_0,Q4_0] [--cases faults,perturbations,clean] [--steps 8] [--prompts N]
+        [--json FILE]
 
 The table goes to stderr, the JSON (with --json) to the file.
 """
@@ -68,64 +71,95 @@ def perturbed_copy(model: Path, layer: int, relative: float, out: Path, seed: in
     return out
 
 
-def row(report, case: str, backends: str, seconds: float) -> dict:
+def row(report, model: str, case: str, backends: str, seconds: float) -> dict:
     loc = [p.localization for p in report.pairs if p.localization]
     stages = sorted({p.diverged_stage for p in report.pairs if p.diverged_stage})
-    return {"case": case, "backends": backends, "exit_code": report.exit_code, "caught": report.exit_code in (1, 2),
+    return {"model": model, "case": case, "backends": backends, "exit_code": report.exit_code, "caught": report.exit_code in (1, 2),
             "stages": stages, "localized_layer": loc[0]["layer"] if loc else None,
             "localized_point": loc[0]["point"] if loc else None,
             "times_floor": [round(p.noise_floor["pair_times_floor"], 2) for p in report.pairs if p.noise_floor],
             "seconds": round(seconds, 1)}
 
 
+def models(names: list[str], zoo_types: list[str], tmp: Path) -> list[tuple[str, Path]]:
+    """(label, GGUF path): "default" is the default model; any other name a tiny zoo model,
+    converted to each of `zoo_types`."""
+    from lockstep.conversion.convert import convert
+    from lockstep.zoo import synthetic
+
+    out = []
+    for name in names:
+        if name == "default":
+            out.append(("SmolLM2-135M Q4_1", Path(lockstep.default_model_path())))
+            continue
+        folder = synthetic.tiny_model(name, tmp / name)
+        for out_type in zoo_types:
+            path = tmp / f"{name}-{out_type}.gguf"
+            convert(folder, path, out_type)
+            out.append((f"zoo {name} {out_type}", path))
+    return out
+
+
+def cases(label: str, model: Path, backends: str, steps: int, clean: list[dict], tmp: Path, kinds: set[str]):
+    """The rows of one model with one backend set: faults, perturbations, clean prompts."""
+    n_layer = NativeModel(model).info["n_layer"]
+    names = ["llama.cpp", "native"] + (["hf"] if backends == "all" else [])
+    for fault in fault_names() if "faults" in kinds else ():
+        if fault == "silu-for-relu2":
+            continue
+        start = time.perf_counter()
+        report = crossval(model, PROMPT, backends=backends, steps=steps, inject_fault=fault)
+        yield row(report, label, fault, backends, time.perf_counter() - start)
+    for level in LEVELS if "perturbations" in kinds else ():
+        copy = perturbed_copy(model, n_layer // 2, level, tmp / f"{model.stem}-p{level}.gguf")
+        specs = [n if n != "native" else f"native={copy}" for n in names]
+        start = time.perf_counter()
+        report = crossval(model, PROMPT, backends=specs, steps=steps)
+        yield row(report, label, f"layer {n_layer // 2}/{n_layer} weights ±{level:.1%}", backends,
+                  time.perf_counter() - start)
+    for item in clean if "clean" in kinds else ():
+        kwargs = {"messages": item["messages"]} if "messages" in item else {"prompt": item["prompt"]}
+        start = time.perf_counter()
+        report = crossval(model, backends=backends, steps=steps, **kwargs)
+        yield row(report, label, f"clean: {item['id']}", backends, time.perf_counter() - start)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="both,all")
+    parser.add_argument("--models", default="default,llama", help="default and/or tiny zoo model names")
+    parser.add_argument("--zoo-types", default="F32,Q8_0,Q4_0", help="GGUF types the zoo models are converted to")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--prompts", type=int, default=None, help="clean prompts to run (default: all)")
+    parser.add_argument("--cases", default="faults,perturbations,clean")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
-    model = Path(lockstep.default_model_path())
-    n_layer = NativeModel(model).info["n_layer"]
+    kinds = set(args.cases.split(","))
     clean = json.loads(CLEAN.read_text(encoding="utf-8"))["prompts"][: args.prompts]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        copies = {level: perturbed_copy(model, n_layer // 2, level, Path(tmp) / f"p{level}.gguf") for level in LEVELS}
-        for backends in args.backends.split(","):
-            names = ["llama.cpp", "native"] + (["hf"] if backends == "all" else [])
-            for fault in fault_names():
-                if fault == "silu-for-relu2":
-                    continue
-                start = time.perf_counter()
-                report = crossval(model, PROMPT, backends=backends, steps=args.steps, inject_fault=fault)
-                rows.append(row(report, fault, backends, time.perf_counter() - start))
-                print(rows[-1], file=sys.stderr, flush=True)
-            for level, copy in copies.items():
-                specs = [n if n != "native" else f"native={copy}" for n in names]
-                start = time.perf_counter()
-                report = crossval(model, PROMPT, backends=specs, steps=args.steps)
-                rows.append(row(report, f"layer {n_layer // 2} weights ±{level:.1%}", backends,
-                                time.perf_counter() - start))
-                print(rows[-1], file=sys.stderr, flush=True)
-            for item in clean:
-                kwargs = {"messages": item["messages"]} if "messages" in item else {"prompt": item["prompt"]}
-                start = time.perf_counter()
-                report = crossval(model, backends=backends, steps=args.steps, **kwargs)
-                rows.append(row(report, f"clean: {item['id']}", backends, time.perf_counter() - start))
-                print(rows[-1], file=sys.stderr, flush=True)
-    print("\n| case | backends | exit | stage | localized |\n|---|---|---|---|---|", file=sys.stderr)
+        for label, model in models(args.models.split(","), args.zoo_types.split(","), Path(tmp)):
+            for backends in args.backends.split(","):
+                for r in cases(label, model, backends, args.steps, clean, Path(tmp), kinds):
+                    rows.append(r)
+                    print(r, file=sys.stderr, flush=True)
+    print("\n| model | case | backends | exit | stage | localized |\n|---|---|---|---|---|---|", file=sys.stderr)
     for r in rows:
         if r["case"].startswith("clean"):
             continue
         where = f"layer {r['localized_layer']} {r['localized_point']}" if r["localized_layer"] is not None else "—"
-        print(f"| {r['case']} | {r['backends']} | {r['exit_code']} | {', '.join(r['stages']) or '—'} | {where} |",
-              file=sys.stderr)
-    for backends in args.backends.split(","):
-        clean_rows = [r for r in rows if r["case"].startswith("clean") and r["backends"] == backends]
-        alarms = sum(r["exit_code"] != 0 for r in clean_rows)
-        print(f"| clean prompts ({len(clean_rows)}) | {backends} | false alarms: {alarms} | | |", file=sys.stderr)
+        print(f"| {r['model']} | {r['case']} | {r['backends']} | {r['exit_code']} | {', '.join(r['stages']) or '—'} "
+              f"| {where} |", file=sys.stderr)
+    for label in dict.fromkeys(r["model"] for r in rows):
+        for backends in args.backends.split(","):
+            clean_rows = [r for r in rows if r["case"].startswith("clean") and r["backends"] == backends
+                          and r["model"] == label]
+            if clean_rows:
+                alarms = sum(r["exit_code"] != 0 for r in clean_rows)
+                print(f"| {label} | clean prompts ({len(clean_rows)}) | {backends} | false alarms: {alarms} | | |",
+                      file=sys.stderr)
     if args.json:
-        Path(args.json).write_text(json.dumps({"model": str(model), "n_layer": n_layer, "rows": rows}, indent=2))
+        Path(args.json).write_text(json.dumps({"rows": rows}, indent=2))
     return 0
 
 

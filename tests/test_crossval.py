@@ -575,3 +575,54 @@ def test_prepared_backends_are_reused(files):
     assert first.exit_code == 1 and second.backends[1]["label"] == "llama.cpp@perturbed.gguf"
     assert second.tokens["llama.cpp"] == llama_cpp.Llama(str(files["base"]), vocab_only=True, verbose=False).tokenize(
         b"Once upon a time", add_bos=False, special=True)
+
+
+# ------------------------------------------------------- the C++ result as Python reads it
+
+
+def test_result_structs_are_read_only_views_of_the_cpp_result(files):
+    """run_crossval hands back the C++ structs themselves: fields read-only, metric columns
+    numpy views into the result's rows (no copy) that keep the result alive."""
+    import gc
+
+    backend = prepare_backend("llama.cpp", files["base"]).backend
+    perturbed = prepare_backend(f"llama.cpp={files['perturbed']}", files["base"]).backend
+    ids = backend.tokenize(PROMPT, True, True)
+    result = _core.run_crossval([backend, perturbed], ["a", "b"], [PROMPT], True, True, _core.thresholds(), 10, 2)
+    assert isinstance(result, _core.CrossvalResult) and result.exit_code == 1
+    assert result.tokens == [list(ids), list(ids)]
+    pair = result.pairs[0]
+    assert set(_core.PairResult._fields) >= {"positions", "alignment", "greedy_splits", "first_divergence"}
+    with pytest.raises(AttributeError):
+        pair.first_divergence = 0
+    kl = pair.positions["kl"]
+    assert not kl.flags.writeable and kl.base is not None and len(kl) == len(ids)
+    with pytest.raises(ValueError):
+        kl[0] = 0.0
+    # The same bytes each time: a view of the row, not a new array.
+    assert pair.positions["kl"].__array_interface__["data"][0] == kl.__array_interface__["data"][0]
+    expected = kl.copy()
+    del result, pair
+    gc.collect()
+    np.testing.assert_array_equal(kl, expected)  # the view kept the C++ result alive
+    # An independent check of the values: KL(softmax(a) || softmax(b)) from llama.cpp's own logits.
+    logits = [np.asarray(b.logits(ids), dtype=np.float64) for b in (backend, perturbed)]
+    log_p = [x - x.max(1, keepdims=True) - np.log(np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True))
+             for x in logits]
+    np.testing.assert_allclose(kl, (np.exp(log_p[0]) * (log_p[0] - log_p[1])).sum(1), rtol=1e-6, atol=1e-9)
+
+
+def test_threshold_names_come_from_one_table():
+    bands = _core.thresholds()
+    assert tuple(bands) == _core.THRESHOLD_BANDS == ("same-arithmetic", "cross-precision")
+    assert all(tuple(values) == _core.THRESHOLD_NAMES == _core.Thresholds._fields for values in bands.values())
+    both = _core.thresholds({"max_kl": 0.5})
+    assert both["same-arithmetic"]["max_kl"] == both["cross-precision"]["max_kl"] == 0.5
+    one = _core.thresholds({"cross-precision.min_cosine": 0.5})
+    assert one["cross-precision"]["min_cosine"] == 0.5 and one["same-arithmetic"] == bands["same-arithmetic"]
+    for bad in ("max_lk", "cross.max_kl", "cross-precision."):
+        with pytest.raises(ValueError, match="unknown threshold"):
+            _core.thresholds({bad: 1.0})
+    from lockstep.dispatch.metrics import METRICS
+
+    assert METRICS == _core.METRIC_COLUMNS and "kl" in METRICS

@@ -136,3 +136,31 @@ def test_public_api_has_the_names_design_md_gives():
                  "default_model_path", "CrossvalReport", "ModelInfo", "NativeModel", "FormatError", "route"):
         assert name in lockstep.__all__ and hasattr(lockstep, name), name
     assert callable(lockstep.gguf.open) and callable(lockstep.safetensors.open)
+
+
+def _stub_names(body: list[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def test_the_compiled_module_has_a_stub_that_names_all_of_it():
+    """python/lockstep/_core.pyi declares every public name of the compiled module, and each bound
+    class's members, and nothing else (regenerate with scripts/gen_core_stub.py)."""
+    from lockstep import _core
+
+    tree = ast.parse((PACKAGE / "_core.pyi").read_text(encoding="utf-8"))
+    public = {name for name in vars(_core) if not name.startswith("_")}
+    declared = _stub_names(tree.body) - {"annotations"}
+    assert public - declared == set(), "missing from _core.pyi: run scripts/gen_core_stub.py"
+    assert declared - public == set(), "_core.pyi declares what _core lacks: run scripts/gen_core_stub.py"
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            members = {name for name in vars(getattr(_core, node.name)) if not name.startswith("_")}
+            assert members <= _stub_names(node.body), f"_core.pyi: class {node.name} lacks members"

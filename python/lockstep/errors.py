@@ -94,9 +94,10 @@ def format_error(path: str | Path, offset: int | None, reason: str) -> FormatErr
     """A FormatError naming the file, the byte offset (None: not tied to one place) and the problem."""
     message = f"{path}: {reason}" if offset is None else f"{path}: at byte {offset}: {reason}"
     error = FormatError(message)
-    error.path = str(path)
-    error.offset = offset
-    error.reason = reason
+    # FormatError is the C++ core's exception class: its fields are plain attributes, the same
+    # ones the core sets on the errors it raises.
+    for name, value in (("path", str(path)), ("offset", offset), ("reason", reason)):
+        setattr(error, name, value)
     return error
 
 

@@ -9,6 +9,7 @@ void register_errors(pybind11::module_& m);
 void register_types(pybind11::module_& m);
 void register_kernels(pybind11::module_& m);
 void register_model(pybind11::module_& m);
+void register_results(pybind11::module_& m);
 void register_compare(pybind11::module_& m);
 void register_dispatch(pybind11::module_& m);
 void register_gguf(pybind11::module_& m);

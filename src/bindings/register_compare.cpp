@@ -36,7 +36,7 @@ py::dict compare_logits(const FloatRows& a, const FloatRows& b, const std::optio
         py::gil_scoped_release release;
         rows = compare::compare_logits(a.data(), b.data(), a.shape(0), a.shape(1), next, options);
     }
-    return metrics_columns(rows);
+    return metrics_columns(std::move(rows));
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <map>
+#include <type_traits>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -78,142 +80,49 @@ std::shared_ptr<py::function> python_callable(py::function f) {
     });
 }
 
-py::list bytes_list(const std::vector<std::string>& pieces) {
-    py::list out;
-    for (const auto& p : pieces) out.append(py::bytes(p));
-    return out;
-}
-
-py::dict side_dict(const dispatch::TokenSide& s) {
-    py::dict d;
-    d["backend"] = s.backend;
-    d["id"] = s.id;
-    d["counterpart"] = s.counterpart;
-    d["piece"] = py::bytes(s.piece);
-    d["window_ids"] = s.window_ids;
-    d["window_pieces"] = bytes_list(s.window_pieces);
-    return d;
-}
-
+// {name: value}, by the one table of threshold names.
 py::dict thresholds_dict(const dispatch::Thresholds& t) {
     py::dict d;
-    d["min_cosine"] = t.min_cosine;
-    d["max_nmse"] = t.max_nmse;
-    d["max_kl"] = t.max_kl;
-    d["top1_margin"] = t.top1_margin;
+    for (const auto& f : dispatch::kThresholdFields) d[f.name] = t.*f.member;
     return d;
+}
+
+// {band: {name: value}}, the form run_crossval takes and default_thresholds gives.
+py::dict policy_dict(const dispatch::ThresholdPolicy& policy) {
+    py::dict d;
+    for (const auto& b : dispatch::kThresholdBands) d[b.name] = thresholds_dict(policy.*b.member);
+    return d;
+}
+
+dispatch::ThresholdPolicy policy_from(const py::dict& bands) {
+    dispatch::ThresholdPolicy policy;
+    for (auto [band, values] : bands)
+        for (auto [name, value] : values.cast<py::dict>())
+            dispatch::set_threshold(policy, band.cast<std::string>() + "." + name.cast<std::string>(), value.cast<double>());
+    return policy;
 }
 
 dispatch::Thresholds thresholds_from(const py::dict& values) {
-    dispatch::Thresholds t;
-    for (auto [key, value] : values) {
-        const auto k = key.cast<std::string>();
-        const auto v = value.cast<double>();
-        if (k == "min_cosine") t.min_cosine = v;
-        else if (k == "max_nmse") t.max_nmse = v;
-        else if (k == "max_kl") t.max_kl = v;
-        else if (k == "top1_margin") t.top1_margin = v;
-        else throw py::value_error("unknown threshold " + k);
-    }
-    return t;
+    dispatch::ThresholdPolicy policy;
+    for (auto [name, value] : values) dispatch::set_threshold(policy, name.cast<std::string>(), value.cast<double>());
+    return policy.same_arithmetic;
 }
 
-py::dict alignment_dict(const dispatch::VocabAlignment& a) {
-    py::dict d;
-    d["identical"] = a.identical;
-    d["reference_size"] = a.reference_size;
-    d["test_size"] = a.test_size;
-    d["aligned"] = a.aligned;
-    d["unaligned_reference"] = a.unaligned_reference;
-    d["unaligned_test"] = a.unaligned_test;
-    d["ambiguous_reference"] = a.ambiguous_reference;
-    d["ambiguous_test"] = a.ambiguous_test;
-    d["examples_reference"] = bytes_list(a.examples_reference);
-    d["examples_test"] = bytes_list(a.examples_test);
-    d["max_unaligned_mass_reference"] = a.max_unaligned_mass_reference;
-    d["max_unaligned_mass_test"] = a.max_unaligned_mass_test;
-    return d;
-}
-
-py::dict pair_dict(const dispatch::PairResult& p) {
-    py::dict d;
-    d["reference"] = p.reference;
-    d["test"] = p.test;
-    d["precision_class"] = p.precision_class;
-    d["thresholds"] = thresholds_dict(p.thresholds);
-    d["alignment"] = alignment_dict(p.alignment);
-    d["positions"] = metrics_columns(p.positions);
-    d["first_divergence"] = p.first_divergence;
-    d["divergence_reason"] = p.divergence_reason;
-    d["teacher_forced"] = metrics_columns(p.teacher_forced);
-    d["teacher_forced_first_divergence"] = p.teacher_forced_first_divergence;
-    py::list splits;
-    for (const auto& split : p.greedy_splits) {
-        py::dict sd;
-        sd["step"] = split.step;
-        sd["reference_token"] = split.reference_token;
-        sd["test_token"] = split.test_token;
-        sd["margin"] = split.margin;
-        sd["tie"] = split.tie;
-        splits.append(sd);
-    }
-    d["greedy_splits"] = splits;
-    d["free_running"] = p.free_running;
-    d["free_running_agreement"] = p.free_running_agreement;
-    return d;
-}
-
-py::object mismatch_dict(const std::optional<dispatch::TokenMismatch>& mismatch) {
-    if (!mismatch) return py::none();
-    const auto& m = *mismatch;
-    py::dict d;
-    d["index"] = m.index;
-    d["window_start"] = m.window_start;
-    d["a"] = side_dict(m.a);
-    d["b"] = side_dict(m.b);
-    d["cause"] = m.cause;
-    d["explanation"] = m.explanation;
-    return d;
-}
-
-// The columns failed_checks reads, from metrics_columns' dict, checked for length.
+// Rows back from metrics_columns' dict (every column, checked for type and length).
 std::vector<compare::PositionMetrics> metrics_from_columns(const py::dict& columns) {
-    using Doubles = py::array_t<double, py::array::c_style | py::array::forcecast>;
-    using Ints = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
-    const auto cosine = Doubles::ensure(columns["cosine"]), nmse = Doubles::ensure(columns["nmse"]),
-               kl = Doubles::ensure(columns["kl"]), margin = Doubles::ensure(columns["top1_margin"]);
-    const auto top1_a = Ints::ensure(columns["top1_a"]), top1_b = Ints::ensure(columns["top1_b"]);
-    if (!cosine || !nmse || !kl || !margin || !top1_a || !top1_b) throw py::value_error("metric columns must be arrays");
-    const py::ssize_t n = cosine.size();
-    for (const py::ssize_t size : {nmse.size(), kl.size(), margin.size(), top1_a.size(), top1_b.size()})
-        if (size != n) throw py::value_error("metric columns differ in length");
-    std::vector<compare::PositionMetrics> rows(static_cast<size_t>(n));
-    for (py::ssize_t i = 0; i < n; ++i) {
-        auto& m = rows[static_cast<size_t>(i)];
-        m.cosine = cosine.data()[i];
-        m.nmse = nmse.data()[i];
-        m.kl = kl.data()[i];
-        m.top1_margin = margin.data()[i];
-        m.top1_a = top1_a.data()[i];
-        m.top1_b = top1_b.data()[i];
-    }
+    std::vector<compare::PositionMetrics> rows;
+    bool sized = false;
+    for_each_metric_column([&](const char* name, auto member) {
+        using T = std::remove_cvref_t<decltype(rows[0].*member)>;
+        if (!columns.contains(name)) throw py::value_error(std::string("metric columns lack ") + name);
+        const auto values = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(columns[name]);
+        if (!values || values.ndim() != 1) throw py::value_error(std::string("metric column ") + name + " must be 1-D");
+        if (!sized) rows.resize(static_cast<size_t>(values.shape(0)));
+        sized = true;
+        if (static_cast<size_t>(values.shape(0)) != rows.size()) throw py::value_error("metric columns differ in length");
+        for (size_t i = 0; i < rows.size(); ++i) rows[i].*member = values.data()[i];
+    });
     return rows;
-}
-
-py::dict result_dict(const dispatch::CrossvalResult& r) {
-    py::dict d;
-    d["exit_code"] = r.exit_code;
-    d["backends"] = r.backends;
-    d["tokens"] = r.tokens;
-    d["token_mismatch"] = mismatch_dict(r.token_mismatch);
-    py::list pairs, cross;
-    for (const auto& p : r.pairs) pairs.append(pair_dict(p));
-    for (const auto& p : r.cross_pairs) cross.append(pair_dict(p));
-    d["pairs"] = pairs;
-    d["cross_pairs"] = cross;
-    d["reference_greedy"] = r.reference_greedy;
-    d["odd_one_out"] = r.odd_one_out;
-    return d;
 }
 
 }  // namespace
@@ -306,18 +215,9 @@ void register_dispatch(py::module_& m) {
             options.top_k = top_k;
             options.steps = steps;
             options.n_threads = n_threads;
-            for (auto [key, value] : thresholds) {
-                const auto band = key.cast<std::string>();
-                if (band == "same-arithmetic") options.thresholds.same_arithmetic = thresholds_from(value.cast<py::dict>());
-                else if (band == "cross-precision") options.thresholds.cross_precision = thresholds_from(value.cast<py::dict>());
-                else throw py::value_error("unknown threshold band " + band);
-            }
-            dispatch::CrossvalResult result;
-            {
-                py::gil_scoped_release release;
-                result = dispatch::run_crossval(backends, texts, options, labels);
-            }
-            return result_dict(result);
+            options.thresholds = policy_from(thresholds);
+            py::gil_scoped_release release;
+            return dispatch::run_crossval(backends, texts, options, labels);
         },
         py::arg("backends"), py::arg("labels"), py::arg("texts"), py::arg("add_special"), py::arg("parse_special"),
         py::arg("thresholds"), py::arg("top_k") = 10, py::arg("steps") = 0, py::arg("n_threads") = 0,
@@ -369,18 +269,21 @@ void register_dispatch(py::module_& m) {
                 dispatch::build_vocab_bridge(dispatch::vocabulary_pieces(*a), dispatch::vocabulary_pieces(*b));
             const auto mismatch = dispatch::find_token_mismatch({*a, label_a, ids_a, text}, {*b, label_b, ids_b, text},
                                                                 bridge, window);
-            return mismatch_dict(mismatch);
+            return mismatch;
         },
         py::arg("a"), py::arg("label_a"), py::arg("ids_a"), py::arg("b"), py::arg("label_b"), py::arg("ids_b"),
         py::arg("text") = "", py::arg("window") = 4,
         "The token-parity gate on two id sequences of one text: None, or where and most likely why they differ.");
-    m.def("default_thresholds", []() {
-        const dispatch::ThresholdPolicy policy;
-        py::dict d;
-        d["same-arithmetic"] = thresholds_dict(policy.same_arithmetic);
-        d["cross-precision"] = thresholds_dict(policy.cross_precision);
-        return d;
-    });
+    m.def(
+        "thresholds",
+        [](const std::map<std::string, double>& overrides) {
+            dispatch::ThresholdPolicy policy;
+            for (const auto& [key, value] : overrides) dispatch::set_threshold(policy, key, value);
+            return policy_dict(policy);
+        },
+        py::arg("overrides") = std::map<std::string, double>{},
+        "The thresholds per band, {band: {name: value}}: the defaults with overrides applied, each keyed "
+        "NAME (both bands) or BAND.NAME. Unknown names raise ValueError.");
 }
 
 }  // namespace lockstep::bindings

@@ -4,6 +4,7 @@
 // Backends whose vocabularies differ are compared through the vocabulary bridge.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -97,6 +98,12 @@ std::string odd_one_out(const std::vector<std::string>& labels, const std::funct
 // The thresholds one position breaks, as a bit set of Check; 0: within all of them.
 // The one definition of a diverged position (first_divergence, lockstep.testing).
 enum Check : unsigned { kCosine = 1, kNmse = 2, kKl = 4, kTop1 = 8 };
+// Their names in reasons and reports, in the order a position's first broken check is named.
+struct CheckName {
+    Check bit;
+    const char* name;
+};
+inline constexpr std::array<CheckName, 4> kCheckNames{{{kCosine, "cosine"}, {kNmse, "NMSE"}, {kKl, "KL"}, {kTop1, "top-1"}}};
 unsigned failed_checks(const compare::PositionMetrics& m, const Thresholds& thresholds);
 
 // The first position where `metrics` break a threshold, with the reason; -1 if none.

@@ -6,6 +6,7 @@
 // precisions (SmolLM2 Q4_1); each default sits 3x or more above those, and below the faults.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,18 @@ struct Thresholds {
     // gives its own top-1 exceeds what it gives the test's top-1 by more than this.
     double top1_margin = 0.02;
 };
+
+// The names users and the JSON give the thresholds: the one table every parser and writer reads.
+struct ThresholdField {
+    const char* name;
+    double Thresholds::*member;
+};
+inline constexpr std::array<ThresholdField, 4> kThresholdFields{{
+    {"min_cosine", &Thresholds::min_cosine},
+    {"max_nmse", &Thresholds::max_nmse},
+    {"max_kl", &Thresholds::max_kl},
+    {"top1_margin", &Thresholds::top1_margin},
+}};
 
 // How two backends compute on their loaded models, as far as rounding is concerned.
 enum class PrecisionClass {
@@ -53,5 +66,19 @@ struct ThresholdPolicy {
         return c == PrecisionClass::cross_precision ? cross_precision : same_arithmetic;
     }
 };
+
+// The bands by their names (precision_class_name), for parsers and writers.
+struct ThresholdBand {
+    const char* name;
+    Thresholds ThresholdPolicy::*member;
+};
+inline constexpr std::array<ThresholdBand, 2> kThresholdBands{{
+    {"same-arithmetic", &ThresholdPolicy::same_arithmetic},
+    {"cross-precision", &ThresholdPolicy::cross_precision},
+}};
+
+// Sets one threshold by the name users give it: "NAME" (both bands) or "BAND.NAME" (one band).
+// Throws std::invalid_argument naming the accepted names for anything else.
+void set_threshold(ThresholdPolicy& policy, const std::string& key, double value);
 
 }  // namespace lockstep::dispatch

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ class HFBackend(_core.Backend, Generates):
         bos = self._tokenizer.bos_token_id
         return -1 if bos is None else int(bos)
 
-    def logits(self, ids: np.ndarray) -> np.ndarray:
+    def logits(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         if len(ids) == 0:
             raise ValueError("hf: no tokens to evaluate")
         torch = self._torch

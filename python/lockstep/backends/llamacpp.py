@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +98,7 @@ class LlamaCppBackend(_core.Backend, Generates):
     def bos_id(self) -> int:
         return self._llm.token_bos()
 
-    def logits(self, ids: np.ndarray) -> np.ndarray:
+    def logits(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         n = len(ids)
         if n == 0:
             raise ValueError("llama.cpp: no tokens to evaluate")

@@ -18,7 +18,7 @@ from lockstep import _core
 from lockstep.backends.native import NativeModel
 from lockstep.dispatch.localization import anchors_of, can_anchor, capture_free, localize_fault, localize_pair
 from lockstep.dispatch.noise_floor import FLOAT32_ARITHMETIC, judge_pair, measure_noise_floor, thresholds_from_floor
-from lockstep.dispatch.report import CrossvalReport, PairReport, from_raw_mismatch, from_raw_pair, sha256_of_model
+from lockstep.dispatch.report import CrossvalReport, PairReport, json_ready, pair_report, sha256_of_model
 from lockstep.dispatch.specs import (
     BACKEND_SETS,
     BackendSpec,
@@ -108,24 +108,24 @@ def crossval(
             resolved_thresholds["cross-precision"] = thresholds_from_floor(floor, resolved_thresholds["cross-precision"])
     raw = _core.run_crossval([p.backend for p in prepared], labels, texts, rendered.add_bos, True,
                              resolved_thresholds, top_k, steps, n_threads or 0)
-    tokens = {label: list(map(int, ids)) for label, ids in zip(raw["backends"], raw["tokens"])}
+    tokens = dict(zip(raw.backends, raw.tokens))
     localization = None
-    if inject_fault and raw["token_mismatch"] is None:
+    if inject_fault and raw.token_mismatch is None:
         native = next(((label, p) for label, p in zip(labels, prepared) if p.name == "native"), None)
         if native is not None:
             localization = localize_fault(native[1].model, tokens[native[0]], inject_fault, n_threads=n_threads)
             localization = {"backend": native[0], **localization} if localization else None
-    pairs = [from_raw_pair(p, top_k, steps) for p in raw["pairs"]]
-    cross_pairs = [from_raw_pair(p, top_k, 0) for p in raw["cross_pairs"]]
+    pairs = [pair_report(p, top_k, steps) for p in raw.pairs]
+    cross_pairs = [pair_report(p, top_k, 0) for p in raw.cross_pairs]
     if floor is not None:
         for pair in pairs + cross_pairs:
             if pair.precision_class == "cross-precision":
                 judge_pair(pair, floor)
-    exit_code, odd_one_out = int(raw["exit_code"]), raw["odd_one_out"] or None
-    if localize and raw["token_mismatch"] is None:
+    exit_code, odd_one_out = raw.exit_code, raw.odd_one_out or None
+    if localize and raw.token_mismatch is None:
         _localize_pairs(pairs + cross_pairs, dict(zip(labels, prepared)), tokens,
                         n_threads=n_threads, inject_fault=inject_fault)
-    if raw["token_mismatch"] is None:
+    if raw.token_mismatch is None:
         # Every stage decides, a block localized above its floor too: one perturbed layer
         # moves SmolLM2 Q4_1's logits by less than the noise, but its block stands out.
         exit_code, odd_one_out = _verdict(labels, pairs, cross_pairs)
@@ -141,11 +141,11 @@ def crossval(
                "inject_fault": inject_fault, "template": template},
         thresholds=resolved_thresholds,
         tokens=tokens,
-        token_mismatch=from_raw_mismatch(raw["token_mismatch"]),
+        token_mismatch=json_ready(raw.token_mismatch),
         pairs=pairs,
         cross_pairs=cross_pairs,
         odd_one_out=odd_one_out,
-        reference_greedy=list(raw["reference_greedy"]),
+        reference_greedy=raw.reference_greedy,
         exit_code=exit_code,
         fault_localization=localization,
         noise_floor_note=floor_note,

@@ -8,10 +8,8 @@ import numpy as np
 
 from lockstep import _core
 
-METRICS = (
-    "cosine", "max_abs_diff", "nmse", "kl", "top1_a", "top1_b", "top1_margin", "topk_overlap", "kendall_tau",
-    "p_next_a", "p_next_b", "nll_a", "nll_b",
-)
+# The columns, from the one C++ list (src/bindings/metrics_columns.h).
+METRICS: tuple[str, ...] = _core.METRIC_COLUMNS
 
 
 @dataclass(frozen=True)

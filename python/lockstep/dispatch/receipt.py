@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lockstep import _core
-from lockstep.dispatch.report import sha256_of_model
+from lockstep.dispatch.report import json_ready, sha256_of_model
 from lockstep.errors import ReceiptError
 
 SCHEMA = "lockstep.receipt"
@@ -99,16 +99,16 @@ def build_receipt(
         "id": uuid.uuid4().hex,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "lockstep_version": _core.engine_version().removeprefix("lockstep "),
-        "command": {"argv": list(argv), "flags": _plain(dict(flags))},
+        "command": {"argv": list(argv), "flags": json_ready(dict(flags))},
         "model": model_facts(model),
         "backends": [dict(b) for b in backends],
         "template": dict(template) if template is not None else None,
         "sampling": dict(sampling) if sampling is not None else None,
-        "tokens": _plain(dict(tokens)) if tokens is not None else None,
+        "tokens": json_ready(dict(tokens)) if tokens is not None else None,
         "timings": dict(timings) if timings is not None else None,
         "peak_rss_bytes": peak_rss_bytes(),
         "host": host_facts(),
-        "result": _plain(dict(result)) if result is not None else None,
+        "result": json_ready(dict(result)) if result is not None else None,
     }
 
 
@@ -146,19 +146,6 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def _plain(value: Any) -> Any:
-    # numpy scalars and arrays, tuples and paths as JSON values.
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 __all__ = ["SCHEMA_VERSION", "backend_facts", "build_receipt", "describe_model_backend", "generation_receipt", "host_facts",

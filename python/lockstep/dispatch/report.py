@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lockstep import _core
 from lockstep.dispatch.metrics import LogitComparison
 from lockstep.dispatch.noise_floor import times_floor
 from lockstep.errors import ExitCode
@@ -131,7 +133,7 @@ class CrossvalReport:
                 out["free_running"] = pair.free_running
             return out
 
-        return _plain({
+        return json_ready({
             "schema_version": SCHEMA_VERSION,
             "model": {"path": self.model, "sha256": self.model_sha256},
             "backends": self.backends,
@@ -180,48 +182,23 @@ class CrossvalReport:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def from_raw_pair(raw: dict[str, Any], top_k: int, steps: int) -> PairReport:
+def pair_report(result: _core.PairResult, top_k: int, steps: int) -> PairReport:
+    """A pair of the C++ result (lockstep._core.PairResult) as the report holds it."""
     return PairReport(
-        reference=raw["reference"], test=raw["test"],
-        precision_class=raw["precision_class"], thresholds=dict(raw["thresholds"]),
-        alignment=_alignment(raw["alignment"]),
-        metrics=LogitComparison(raw["positions"], top_k),
-        first_divergence=None if raw["first_divergence"] < 0 else int(raw["first_divergence"]),
-        divergence_reason=raw["divergence_reason"],
-        teacher_forced=LogitComparison(raw["teacher_forced"], top_k) if steps else None,
+        reference=result.reference, test=result.test,
+        precision_class=result.precision_class, thresholds=json_ready(result.thresholds),
+        alignment=json_ready(result.alignment),
+        metrics=LogitComparison(result.positions, top_k),
+        first_divergence=None if result.first_divergence < 0 else result.first_divergence,
+        divergence_reason=result.divergence_reason,
+        teacher_forced=LogitComparison(result.teacher_forced, top_k) if steps else None,
         teacher_forced_first_divergence=(
-            None if not steps or raw["teacher_forced_first_divergence"] < 0 else int(raw["teacher_forced_first_divergence"])
+            None if not steps or result.teacher_forced_first_divergence < 0 else result.teacher_forced_first_divergence
         ),
-        free_running=list(raw["free_running"]),
-        free_running_agreement=int(raw["free_running_agreement"]) if steps else None,
-        greedy_splits=[dict(s) for s in raw["greedy_splits"]],
+        free_running=result.free_running,
+        free_running_agreement=result.free_running_agreement if steps else None,
+        greedy_splits=json_ready(result.greedy_splits),
     )
-
-
-def _alignment(raw: dict[str, Any]) -> dict[str, Any]:
-    out = dict(raw)
-    out["examples_reference"] = [_piece(p) for p in raw["examples_reference"]]
-    out["examples_test"] = [_piece(p) for p in raw["examples_test"]]
-    return out
-
-
-def from_raw_mismatch(raw: dict[str, Any] | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-
-    def side(s: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "backend": s["backend"], "id": s["id"], "counterpart": s["counterpart"], "piece": _piece(s["piece"]),
-            "window_ids": list(s["window_ids"]), "window_pieces": [_piece(p) for p in s["window_pieces"]],
-        }
-
-    return {"index": raw["index"], "window_start": raw["window_start"], "a": side(raw["a"]), "b": side(raw["b"]),
-            "cause": raw["cause"], "explanation": raw["explanation"]}
-
-
-def _piece(raw: bytes) -> str:
-    # Pieces may be partial UTF-8 sequences; show undecodable bytes as \xNN.
-    return raw.decode("utf-8", errors="backslashreplace")
 
 
 def sha256_of_model(path: Path) -> str:
@@ -244,14 +221,23 @@ def _rows(frame) -> list[dict[str, Any]]:
     return frame.to_dict(orient="records")
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready values: numpy scalars and arrays to Python, NaN and infinities to None."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+def json_ready(value: Any) -> Any:
+    """JSON-ready values: the C++ result structs (their ``_fields``) to dicts, token pieces
+    (bytes, maybe partial UTF-8) to text with undecodable bytes as \\xNN, numpy scalars and
+    arrays to Python, NaN and infinities to None. The one place the report's values are written."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    fields = getattr(type(value), "_fields", None)
+    if isinstance(fields, tuple) and type(value).__module__ == _core.__name__:
+        return {name: json_ready(getattr(value, name)) for name in fields}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
     if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
+        return [json_ready(v) for v in value.tolist()]
     if isinstance(value, (np.floating, float)):
         return float(value) if np.isfinite(value) else None
     if isinstance(value, (np.bool_, bool)):

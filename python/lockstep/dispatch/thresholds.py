@@ -9,32 +9,24 @@ import numpy as np
 
 from lockstep import _core
 
-THRESHOLD_BANDS = ("same-arithmetic", "cross-precision")
+# Names from the C++ tables (src/dispatch/thresholds.h), the one place they are written.
+THRESHOLD_BANDS: tuple[str, ...] = _core.THRESHOLD_BANDS
+THRESHOLD_NAMES: tuple[str, ...] = _core.THRESHOLD_NAMES
 
 
 def default_thresholds() -> dict[str, dict[str, float]]:
     """The named thresholds that decide the first diverging position, per band (docs/thresholds.md)."""
-    return {band: dict(values) for band, values in _core.default_thresholds().items()}
+    return _core.thresholds()
 
 
 def resolve_thresholds(overrides: Mapping[str, float] | None) -> dict[str, dict[str, float]]:
     """Apply overrides to the defaults. ``"max_kl"`` sets both bands, ``"cross-precision.max_kl"``
     (or ``"same-arithmetic.max_kl"``) one band. Unknown names raise ValueError."""
-    resolved = default_thresholds()
-    for key, value in (overrides or {}).items():
-        band, _, name = key.rpartition(".")
-        bands = [band] if band else list(THRESHOLD_BANDS)
-        if any(b not in resolved for b in bands) or name not in resolved[THRESHOLD_BANDS[0]]:
-            names = ", ".join(resolved[THRESHOLD_BANDS[0]])
-            raise ValueError(f"unknown threshold {key!r}: use NAME or BAND.NAME with NAME one of {names} "
-                             f"and BAND one of {', '.join(THRESHOLD_BANDS)}")
-        for b in bands:
-            resolved[b][name] = float(value)
-    return resolved
+    return _core.thresholds({key: float(value) for key, value in (overrides or {}).items()})
 
 
 # The bits of failed_checks, in the order the crossval names a position's first broken threshold.
-CHECKS = {1: "cosine", 2: "NMSE", 4: "KL", 8: "top-1"}
+CHECKS: dict[int, str] = dict(_core.CHECKS)
 
 
 def failed_checks(columns: Mapping[str, np.ndarray], thresholds: Mapping[str, float]) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from lockstep import _core
+from lockstep.dispatch.report import json_ready
 
 CONTEXT = 4  # tokens shown on each side of the first difference
 
@@ -33,7 +34,7 @@ def assert_tokens_equal(a: Any, b: Any, *, tokenizer: Any = None, text: str = ""
         raise AssertionError(_message_without_tokenizer(ids_a, ids_b)
                              + f"\n(ids outside the tokenizer's vocabulary of {vocab}: {outside[:5]})")
     mismatch = _core.find_token_mismatch(backend, "a", ids_a.tolist(), backend, "b", ids_b.tolist(), text, CONTEXT)
-    raise AssertionError(mismatch_message(mismatch, len(ids_a), len(ids_b)))
+    raise AssertionError(mismatch_message(json_ready(mismatch), len(ids_a), len(ids_b)))
 
 
 def mismatch_message(m: dict[str, Any], n_a: int, n_b: int, title: str = "Tokens are not equal!") -> str:
