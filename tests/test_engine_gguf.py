@@ -171,3 +171,64 @@ def test_llama_cpp_quantized_files_follow_llama_cpp(llama_cpp_quantized, llama_c
     bound = MEAN_KL_BOUND.get((isa, llama_cpp_isa()), {}).get(file_type, GENERIC_BOUND)
     assert summary["mean_kl"] <= bound, (isa, llama_cpp_isa(), summary)
     assert summary["min_cosine"] >= 0.999, summary
+
+
+# --- MXFP4 weights --------------------------------------------------------------------------
+# gpt-oss's 4-bit float type. No converter here writes it for a dense model (llama.cpp's
+# MXFP4_MOE file type gives MXFP4 to expert tensors only), so the file is the converted float32
+# llama-256 with every 2-D weight quantized by lockstep.quantize, which writes gguf.quants'
+# bytes (tests/test_quant.py), then read by llama.cpp and by the native engine.
+
+
+@pytest.fixture(scope="module")
+def mxfp4_gguf(tmp_path_factory, f32_gguf):
+    from crossval_models import copy_gguf
+
+    def to_mxfp4(name, data, kind):
+        if kind == gguf.GGMLQuantizationType.F32 and data.ndim == 2:
+            return lockstep.quantize(data, "MXFP4"), gguf.GGMLQuantizationType.MXFP4
+        return None
+
+    out = tmp_path_factory.mktemp("mxfp4") / "llama-256-mxfp4.gguf"
+    return copy_gguf(f32_gguf("llama-256"), out, retype=to_mxfp4,
+                     metadata={"general.file_type": int(gguf.LlamaFileType.MOSTLY_MXFP4_MOE)})
+
+
+@pytest.fixture(scope="module")
+def mxfp4_llama_cpp_logits(mxfp4_gguf):
+    from lockstep.backends.llamacpp import LlamaCppBackend
+
+    return np.asarray(LlamaCppBackend(mxfp4_gguf, n_threads=2).logits(token_ids(48)))
+
+
+def test_mxfp4_files_route_to_native(mxfp4_gguf):
+    info = lockstep.inspect(mxfp4_gguf)
+    assert {stat.type for stat in info.tensor_types} == {"MXFP4", "F32"}
+    native = [route for route in info.routes if route.backend == "native"]
+    assert native and native[0].preflight.ok, info.routes
+    assert {"llama.cpp", "hf"} <= {route.backend for route in info.routes}
+
+
+@pytest.mark.parametrize("isa", lockstep._core.kernels.supported_isas())
+def test_mxfp4_file_follows_llama_cpp(mxfp4_gguf, mxfp4_llama_cpp_logits, isa):
+    model = lockstep.load(mxfp4_gguf, n_threads=2, isa=isa)
+    assert set(model.info["tensor_types"]) == {"MXFP4"}  # every matrix kept as stored
+    summary = lockstep.compare_logits(mxfp4_llama_cpp_logits, model.logits(token_ids(48))).summary()
+    bound = MEAN_KL_BOUND.get((isa, llama_cpp_isa()), {}).get("MXFP4", GENERIC_BOUND)
+    assert summary["mean_kl"] <= bound, (isa, llama_cpp_isa(), summary)
+    assert summary["min_cosine"] >= 0.999, summary
+
+
+def test_mxfp4_file_matches_its_dequantized_float32_copy(mxfp4_gguf, tmp_path):
+    # The same weights as float32 (gguf.quants' dequantization): with unrounded activations the
+    # native engine computes the same products on either file; with its default 8-bit
+    # activations (llama.cpp's arithmetic) it stays within the rounding of those activations.
+    from crossval_models import copy_gguf
+
+    f32 = copy_gguf(mxfp4_gguf, tmp_path / "dequantized.gguf", dequantize=True)
+    ids = token_ids(48)
+    reference = lockstep.load(f32, n_threads=2).logits(ids)
+    unrounded = lockstep.load(mxfp4_gguf, n_threads=2, unrounded_activations=True).logits(ids)
+    np.testing.assert_allclose(unrounded, reference, rtol=0, atol=1e-6 * np.abs(reference).max())
+    summary = lockstep.compare_logits(reference, lockstep.load(mxfp4_gguf, n_threads=2).logits(ids)).summary()
+    assert summary["mean_kl"] <= 1e-3 and summary["min_cosine"] >= 0.999, summary
