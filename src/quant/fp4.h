@@ -12,7 +12,8 @@
 // - NVFP4, 64 elements: four UE4M3 scale bytes, one per 16 elements: exponent bits 3..6 with
 //   bias 7, mantissa bits 0..2, subnormal at exponent 0. The bytes 0x00 and 0x7f (E4M3's NaN)
 //   are scale 0; bit 7 (an unsigned format has no sign) is ignored by the decoding, so 0xff
-//   is the largest scale, 480 (gguf.quants' ue4m3_to_fp32: its NaN test compares whole bytes).
+//   is the largest scale, 480: the NaN test compares whole bytes (ggml_ue4m3_to_fp32 in
+//   ggml-impl.h and gguf.quants' ue4m3_to_fp32 alike).
 #pragma once
 
 #include <bit>
