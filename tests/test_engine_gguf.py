@@ -97,24 +97,25 @@ LLAMA_CPP_TYPES = {
 # measured with `python benchmarks/measure_isa_bounds.py` on the pair it names (llama.cpp's KV
 # cache in float32, the backend's default) and allows twice the measurement; a pair without
 # an entry for a type is held to GENERIC_BOUND (every type's measured spread is below it).
-# Measured on an AVX2-only AMD EPYC (llama.cpp "avx2"; 2026-12-02) and on AMD Zen 5 ("avx512").
+# Measured on an AVX2-only AMD EPYC (llama.cpp "avx2"; 2026-12-02) and on AMD Zen 5 ("avx512");
+# MXFP4 (the mxfp4_gguf file below, 2026-12-03, AVX2 EPYC): 0 under scalar, 9.4e-16 under sse4.2/avx2.
 EXACT = 1e-10
 GENERIC_BOUND = 1e-4
 MEAN_KL_BOUND = {
     ("scalar", "avx2"): {
         "F16": 2.9e-7, "BF16": 1.9e-5, "Q8_0": 1.5e-6, "Q4_0": EXACT, "Q4_1": 2.5e-5, "Q5_0": EXACT,
         "Q5_1": 3.2e-5, "Q2_K": EXACT, "Q3_K_S": EXACT, "Q4_K_S": 1.8e-6, "Q5_K_S": 4.1e-8, "Q6_K": EXACT,
-        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5,
+        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5, "MXFP4": EXACT,
     },
     ("sse4.2", "avx2"): {
         "F16": 2.9e-7, "BF16": 1.9e-5, "Q8_0": 2.1e-5, "Q4_0": 3.1e-8, "Q4_1": 2.5e-5, "Q5_0": EXACT,
         "Q5_1": 6.1e-5, "Q2_K": 5.7e-5, "Q3_K_S": EXACT, "Q4_K_S": 5.0e-8, "Q5_K_S": 2.1e-6, "Q6_K": 2.4e-6,
-        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5,
+        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5, "MXFP4": EXACT,
     },
     ("avx2", "avx2"): {
         "F16": 2.9e-7, "BF16": 1.9e-5, "Q8_0": 3.2e-6, "Q4_0": EXACT, "Q4_1": 5.8e-8, "Q5_0": EXACT,
         "Q5_1": 3.2e-5, "Q2_K": EXACT, "Q3_K_S": EXACT, "Q4_K_S": 1.7e-6, "Q5_K_S": 1.0e-7, "Q6_K": 2.4e-6,
-        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5,
+        "TQ1_0": 6.3e-5, "TQ2_0": 6.3e-5, "MXFP4": EXACT,
     },
     # AMD Zen 5, both engines on their AVX-512 paths (issue 14's measurement): Q8_0 1.03e-5,
     # Q2_K 2.85e-5; the other types were within GENERIC_BOUND there.
@@ -231,4 +232,4 @@ def test_mxfp4_file_matches_its_dequantized_float32_copy(mxfp4_gguf, tmp_path):
     unrounded = lockstep.load(mxfp4_gguf, n_threads=2, unrounded_activations=True).logits(ids)
     assert np.array_equal(unrounded, reference)  # each row dequantized, then the same float32 dots
     summary = lockstep.compare_logits(reference, lockstep.load(mxfp4_gguf, n_threads=2).logits(ids)).summary()
-    assert summary["mean_kl"] <= 1e-3 and summary["min_cosine"] >= 0.999, summary
+    assert summary["mean_kl"] <= 3e-4 and summary["min_cosine"] >= 0.999, summary  # measured 1.05e-4, 0.99983
