@@ -53,6 +53,7 @@ FILE_MARKERS = {
     "test_inspect.py": ("hf",),
     "test_native_backend.py": ("llamacpp", "hf"),
     "test_native_tokenize.py": ("llamacpp", "hf"),
+    "test_quant_ggml.py": ("llamacpp",),
     "test_route.py": ("llamacpp", "hf"),
     "test_safetensors.py": ("hf",),
     "test_templates.py": ("hf",),

@@ -159,13 +159,20 @@ def write_tiny_llama(path: str | Path, spec: TinyLlama = TinyLlama()) -> Path:
 TensorEdit = Callable[[str, np.ndarray, gguf.GGMLQuantizationType], "np.ndarray | None"]
 
 
+# (name, stored data, type) -> (new data, new type), or None to keep the tensor's type.
+TensorRetype = Callable[[str, np.ndarray, gguf.GGMLQuantizationType],
+                        "tuple[np.ndarray, gguf.GGMLQuantizationType] | None"]
+
+
 def copy_gguf(src: str | Path, dst: str | Path, *, metadata: dict | None = None, edit: TensorEdit | None = None,
-              dequantize: bool = False) -> Path:
+              dequantize: bool = False, retype: TensorRetype | None = None) -> Path:
     """Copy a GGUF file, replacing metadata values (same type as the original) and editing tensors.
 
     ``edit(name, data, type)`` gets each tensor's stored data (quantized: the raw uint8 rows) and
     returns replacement data of the same type and byte shape, or None to keep it.
     ``dequantize`` stores every tensor as float32 (a float32 file of the same model).
+    ``retype(name, data, type)`` may store a tensor in another type (e.g. float32 weights
+    quantized): it returns the new data (quantized: uint8 rows) and type, or None.
     """
     reader = gguf.GGUFReader(str(src))
     writer = gguf.GGUFWriter(str(dst), reader.fields["general.architecture"].contents())
@@ -186,6 +193,8 @@ def copy_gguf(src: str | Path, dst: str | Path, *, metadata: dict | None = None,
         data, kind = np.asarray(t.data), t.tensor_type
         if dequantize and kind != gguf.GGMLQuantizationType.F32:
             data, kind = gguf.quants.dequantize(data, kind).astype(np.float32), gguf.GGMLQuantizationType.F32
+        if retype is not None and (retyped := retype(t.name, data, kind)) is not None:
+            data, kind = retyped
         if edit is not None:
             edited = edit(t.name, data, kind)
             if edited is not None:

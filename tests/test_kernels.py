@@ -133,7 +133,7 @@ K_QUANT_SCALE_OFFSETS = {  # byte offsets of the f16 scale fields in each super-
 }
 ACTIVATION_OF = {
     "F32": "f32", "F16": "f32", "BF16": "f32", "Q4_0": "q8_0", "Q5_0": "q8_0", "Q8_0": "q8_0",
-    "Q4_1": "q8_1", "Q5_1": "q8_1", "TQ1_0": "q8_k", "TQ2_0": "q8_k", "I2_S": "i8",
+    "Q4_1": "q8_1", "Q5_1": "q8_1", "TQ1_0": "q8_k", "TQ2_0": "q8_k", "I2_S": "i8", "MXFP4": "q8_0",
     **{name: "q8_k" for name in K_QUANT_SCALE_OFFSETS},
 }
 
@@ -311,3 +311,34 @@ def test_elementwise_kernels_match_numpy(isa):
 def test_unknown_isa_is_a_clear_error():
     with pytest.raises(ValueError, match="not compiled"):
         kernels.softmax("neon", np.ones(3, np.float32))
+
+
+# --- MXFP4 ------------------------------------------------------------------------------
+
+
+def mxfp4_extreme_weights(rows: int, cols: int) -> np.ndarray:
+    """Random MXFP4 blocks (every code) whose scale bytes span the whole range where a
+    block's dot product with unit-sized activations stays finite: 2^-127 up to 2^100."""
+    raw = rng.integers(0, 256, (rows, cols // 32, 17), dtype=np.uint8)
+    raw[:, :, 0] = rng.integers(0, 228, raw.shape[:2])
+    raw[0, :, 0] = np.arange(cols // 32) % 3  # the subnormal half scales
+    return raw.reshape(rows, -1)
+
+
+@pytest.mark.parametrize("isa", kernels.supported_isas())
+def test_mxfp4_matmul_over_the_scale_range_matches_llama_cpp_arithmetic(isa):
+    # llama.cpp's ggml_vec_dot_mxfp4_q8_0: per block, the integer sum of the doubled E2M1
+    # codes times the int8 activations, times fp16(d_act) * 2^(e - 128), summed in float.
+    # Recomputed here in float64 from gguf's dequantization of the weights; SIMD tables may
+    # sum the blocks in another order, hence the relative tolerance.
+    rows, cols = 9, 1024
+    weights = mxfp4_extreme_weights(rows, cols)
+    x = rng.standard_normal((3, cols)).astype(np.float32)
+    ours = kernels.matmul(isa, "MXFP4", weights.ravel(), rows, cols, x)
+    w = gguf.quants.dequantize(weights, QT.MXFP4).reshape(rows, cols).astype(np.float64)
+    for t in range(len(x)):
+        a = dequantized_activations("q8_0", x[t])
+        expected = (w.reshape(rows, -1, 32) * a.reshape(-1, 32)).sum(-1)  # [rows, blocks]
+        magnitude = np.abs(w) @ np.abs(a)
+        assert np.all(np.abs(ours[t] - expected.sum(-1)) <= 1e-6 * magnitude), (isa, t)
+    assert np.isfinite(ours).all() and (np.abs(ours) > 1e20).any()  # the large scales took part

@@ -3,6 +3,8 @@ implementation (gguf.quants), and against bitnet.cpp's definition of I2_S."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
@@ -12,8 +14,9 @@ from gguf.quants import quantize as gguf_quantize
 import lockstep as ls
 
 DEQUANTIZE_TYPES = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0",
-                    "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "TQ1_0", "TQ2_0"]
-QUANTIZE_TYPES = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "TQ1_0", "TQ2_0"]
+                    "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "TQ1_0", "TQ2_0", "MXFP4", "NVFP4"]
+# gguf.quants quantizes MXFP4 but not NVFP4 (its NVFP4 class has no quantize_blocks).
+QUANTIZE_TYPES = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "TQ1_0", "TQ2_0", "MXFP4"]
 BLOCK_TYPES = [t for t in DEQUANTIZE_TYPES if GGML_QUANT_SIZES[GGMLQuantizationType[t]][0] > 1]
 
 # Byte offsets of the float16 scales (d, and dmin/m where there is one) inside a block,
@@ -72,7 +75,7 @@ def test_dequantize_random_bytes_matches_gguf(name: str, seed: int, rows_shape: 
     assert_same_bits(ours, reference_dequantize(raw, name))
 
 
-@pytest.mark.parametrize("name", BLOCK_TYPES)
+@pytest.mark.parametrize("name", [t for t in BLOCK_TYPES if t in SCALE_OFFSETS])  # float16 scales
 def test_dequantize_edge_scales_matches_gguf(name: str) -> None:
     # One block per combination of edge values in the type's scale fields (d x dmin).
     block_size, block_bytes = sizes(name)
@@ -248,6 +251,11 @@ def test_accepts_bytes_and_typed_views() -> None:
         (8, "F16", (2, -2), "non-negative"),
         (8, "F16", (2.0, 2), "non-negative"),
         (8, "IQ2_XXS", (256,), "cannot dequantize IQ2_XXS"),
+        (16, "MXFP4", (32,), "must be 17 bytes, got 16"),
+        (33, "MXFP4", (2, 32), "must be 34 bytes, got 33"),
+        (17, "MXFP4", (16,), "multiple of 32"),
+        (35, "NVFP4", (64,), "must be 36 bytes, got 35"),
+        (36, "NVFP4", (2, 32), "multiple of 64"),
         (8, "NOT_A_TYPE", (4,), "unknown ggml type"),
         (8, 99, (4,), "unknown ggml type"),
     ],
@@ -259,7 +267,8 @@ def test_dequantize_rejects_bad_arguments(raw_len: int, type_: str | int, shape:
 
 @pytest.mark.parametrize(
     ("shape", "type_", "message"),
-    [((48,), "Q8_0", "multiple of 32"), ((256,), "Q6_K", "cannot quantize Q6_K"), ((100,), "I2_S", "multiple of 128")],
+    [((48,), "Q8_0", "multiple of 32"), ((256,), "Q6_K", "cannot quantize Q6_K"), ((100,), "I2_S", "multiple of 128"),
+     ((48,), "MXFP4", "multiple of 32"), ((64,), "NVFP4", "cannot quantize NVFP4")],
 )
 def test_quantize_rejects_bad_arguments(shape: tuple, type_: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -367,3 +376,140 @@ def test_i2s_dequantize_edge_scales(scale_bits: int) -> None:
     raw = rng.integers(0, 256, n // 4 + I2S_TRAILER, dtype=np.uint8)
     raw[n // 4:n // 4 + 4] = np.array([scale_bits], dtype="<u4").view(np.uint8)
     assert_same_bits(ls.dequantize(raw, "I2_S", (2, 256)), i2s_reference_dequantize(raw, n).reshape(2, 256))
+
+
+# --- MXFP4 and NVFP4 ----------------------------------------------------------------------
+#
+# Besides gguf.quants, both are checked against their definitions, written here from the OCP
+# Microscaling spec v1.0 (E2M1 elements, E8M0 scales), ggml-common.h (block_mxfp4: the scale
+# byte then 16 bytes, element j in the low nibble of byte j, element j + 16 in its high
+# nibble) and gguf.quants' NVFP4 layout (four UE4M3 scale bytes, then 8 bytes per 16-element
+# sub-block: low nibbles elements 0..7, high nibbles 8..15).
+E2M1 = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]  # magnitudes of codes 0..7; bit 3 is the sign
+
+
+def e2m1(code: int) -> float:
+    """OCP's value of a code, except that ggml's tables make code 8 (OCP's -0) +0."""
+    return -E2M1[code & 7] if code & 7 and code & 8 else E2M1[code & 7]
+
+
+def ue4m3(byte: int) -> float:
+    """Unsigned E4M3 (bias 7, subnormal at exponent 0) for bytes below 0x7f (0x7f is its NaN)."""
+    exponent, mantissa = byte >> 3, byte & 7
+    return mantissa / 8 * 2.0**-6 if exponent == 0 else (1 + mantissa / 8) * 2.0 ** (exponent - 7)
+
+
+def mxfp4_block(e: int, codes: list[int]) -> np.ndarray:
+    """17 bytes: scale byte e, then the 32 4-bit codes packed as ggml does."""
+    qs = [codes[j] | codes[j + 16] << 4 for j in range(16)]
+    return np.array([e, *qs], dtype=np.uint8)
+
+
+def test_mxfp4_every_scale_byte_and_code_matches_the_definition_and_gguf() -> None:
+    # 256 scale bytes (0 and 1 give float32 subnormals, 255 is 2^128, not NaN) x all 16 codes
+    # in both nibble positions; codes 0 and 8 are both zero (+0). Above 2^127 the larger codes
+    # overflow float32 to infinity (the quantizer never picks a scale beyond 2^125).
+    codes = [*range(16), *reversed(range(16))]
+    raw = np.stack([mxfp4_block(e, codes) for e in range(256)])
+    ours = ls.dequantize(raw, "MXFP4", (256, 32))
+    with np.errstate(over="ignore"):
+        expected = np.array([[math.ldexp(e2m1(c), e - 127) for c in codes] for e in range(256)], dtype=np.float32)
+    assert_same_bits(ours, expected)
+    assert_same_bits(ours, reference_dequantize(raw, "MXFP4"))
+    assert ours[255, 1] == np.float32(2.0**127) and ours[255, 2] == np.inf and not np.isnan(ours).any()
+
+
+def test_nvfp4_every_scale_byte_and_code_matches_the_definition_and_gguf() -> None:
+    # Every scale byte in every one of the four sub-block positions, with all codes.
+    scales = np.stack([np.roll(np.arange(256, dtype=np.uint8), 64 * s) for s in range(4)], axis=1)  # [256, 4]
+    qs = np.tile(np.array([c | (15 - c) << 4 for c in range(8)] * 2 + [(c + 8) | c << 4 for c in range(8)] * 2,
+                          dtype=np.uint8), (256, 1))
+    raw = np.concatenate([scales, qs], axis=1)
+    ours = ls.dequantize(raw, "NVFP4", (256, 64))
+    assert_same_bits(ours, reference_dequantize(raw, "NVFP4"))
+    # The definition, for the scale bytes it covers (below 0x7f): element 16s + j of a block
+    # is byte 8s + j's low nibble for j < 8, byte 8s + j - 8's high nibble otherwise.
+    for b in range(256):
+        for s in range(4):
+            byte = int(scales[b, s])
+            if byte >= 0x7F:
+                continue
+            group = qs[b, 8 * s:8 * s + 8]
+            values = [e2m1(int(q) & 15) for q in group] + [e2m1(int(q) >> 4) for q in group]
+            expected = np.array([ue4m3(byte) * v for v in values], dtype=np.float32)
+            assert_same_bits(ours[b, 16 * s:16 * s + 16], expected)
+    # gguf.quants' rules at the top of the byte range: 0x7f (E4M3's NaN) and 0x80 are scale 0;
+    # bit 7 is otherwise ignored, so 0xff is 480, the largest scale.
+    decoded_scale = {int(scales[b, 0]): abs(ours[b, :16]).max() / 6 for b in range(256)}  # code 7 is 6
+    assert decoded_scale[0x7F] == 0 and decoded_scale[0x80] == 0 and decoded_scale[0xFF] == 480
+
+
+def test_mxfp4_exact_values_round_trip() -> None:
+    # Blocks of values an MXFP4 block holds exactly come back bit for bit, at scales from
+    # the smallest (2^-127) to the largest the quantizer picks (2^125) and with the block's
+    # maximum anywhere.
+    rng = np.random.default_rng(19)
+    rows = []
+    for e in (1, 2, 60, 120, 126, 127, 128, 140, 200, 252):
+        codes = rng.integers(0, 16, 32)
+        codes[rng.integers(0, 32)] = 7  # the maximum magnitude 6, which fixes the scale
+        rows.append([math.ldexp(e2m1(int(c)), e - 127) for c in codes])
+    values = np.array(rows, dtype=np.float32)
+    raw = ls.quantize(values, "MXFP4")
+    np.testing.assert_array_equal(raw, reference_quantize(values, "MXFP4"))
+    ours = ls.dequantize(raw, "MXFP4", values.shape)
+    np.testing.assert_array_equal(ours, values)  # -0 may come back +0 (codes 0 and 8 are both zero)
+
+
+def libm_log2f_agrees_with_numpy(values: np.ndarray) -> bool:
+    """lockstep's MXFP4 scale uses the C library's log2f, as numpy's float32 log2 does here."""
+    import ctypes
+    import ctypes.util
+
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    libm.log2f.restype, libm.log2f.argtypes = ctypes.c_float, [ctypes.c_float]
+    ours = np.array([libm.log2f(float(v)) for v in values], dtype=np.float32)
+    return bool(np.array_equal(ours.view(np.uint32), np.log2(values).view(np.uint32)))
+
+
+def test_mxfp4_quantize_edge_blocks_match_gguf() -> None:
+    # The scale comes from floor(log2(max |x|)): maxima at, just below and just above powers
+    # of two (where a float32 log2 rounds up to the integer), subnormal and huge maxima;
+    # elements exactly halfway between two codes (the first code wins); NaN/inf elements.
+    rng = np.random.default_rng(23)
+    base = rng.standard_normal((1, 32)).astype(np.float32) * 0.1
+    blocks = []
+    for exponent in (-149, -140, -127, -126, -20, -1, 0, 1, 2, 3, 10, 64, 100, 126, 127):
+        power = np.float32(2.0**exponent)
+        for ulps in (-3, -1, 0, 1, 2):
+            bits = int(power.view(np.uint32)) + ulps
+            if bits <= 0:
+                continue
+            block = base[0] * power
+            block[5] = -np.array([bits], dtype=np.uint32).view(np.float32)[0]
+            blocks.append(block)
+    d = np.float32(0.25)  # e = 125: codes are multiples of 0.125 ... 1.5
+    halfway = np.array([(E2M1[k] + E2M1[k + 1]) / 2 * 0.25 for k in range(7)] * 4 + [1.5, 0.0, 0.0, 0.0], dtype=np.float32)
+    blocks += [halfway, -halfway, halfway + d * 2**-20, halfway - d * 2**-20]
+    blocks.append(np.full(32, np.float32(3.4028235e38)))
+    blocks.append(np.where(np.arange(32) % 2 == 0, np.float32(3.4028235e38), np.float32(-1e38)))
+    blocks.append(np.full(32, np.float32(1e-45)))
+    for special in (np.nan, np.inf, -np.inf):
+        block = base[0].copy()
+        block[7] = special
+        blocks.append(block)
+    blocks.append(np.full(32, np.nan, dtype=np.float32))
+    values = np.stack(blocks).astype(np.float32)
+    maxima = np.abs(values).max(axis=1)
+    finite = maxima[np.isfinite(maxima) & (maxima > 0)]
+    if not libm_log2f_agrees_with_numpy(finite):
+        pytest.skip("numpy's float32 log2 here is not the C library's log2f (an AVX-512 numpy build)")
+    ours = ls.quantize(values, "MXFP4")
+    reference = reference_quantize(values, "MXFP4")
+    for i in range(len(values)):
+        np.testing.assert_array_equal(ours[i], reference[i], err_msg=f"block {i}: max {maxima[i]!r}")
+
+
+def test_mxfp4_and_nvfp4_type_facts() -> None:
+    assert (ls.ggml_type("mxfp4").id, ls.ggml_type("MXFP4").block_size, ls.ggml_type(39).block_bytes) == (39, 32, 17)
+    assert (ls.ggml_type("nvfp4").id, ls.ggml_type("NVFP4").block_size, ls.ggml_type(40).block_bytes) == (40, 64, 36)

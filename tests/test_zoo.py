@@ -92,14 +92,24 @@ def test_rows_are_the_crossval_of_the_cell(local_sweep, sweep_inputs):
 
 
 def test_native_cannot_run_it_so_the_others_are_compared(zoo, tmp_path):
-    # MXFP4 weights: llama.cpp and transformers read them, the native engine does not.
-    mxfp4 = write_tiny_llama(tmp_path / "mxfp4.gguf", TinyLlama(weight_type="MXFP4"))
+    # IQ4_NL weights (quantized by llama.cpp): llama.cpp and transformers read them, the native
+    # engine does not.
+    import ctypes
+
+    import llama_cpp
+
+    source = write_tiny_llama(tmp_path / "f32.gguf", TinyLlama())
+    iq4_nl = tmp_path / "iq4_nl.gguf"
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype, params.nthread = llama_cpp.LLAMA_FTYPE_MOSTLY_IQ4_NL, 1
+    assert llama_cpp.llama_model_quantize(str(source).encode(), str(iq4_nl).encode(), ctypes.byref(params)) == 0
+    assert "IQ4_NL" in {stat.type for stat in lockstep.inspect(iq4_nl).tensor_types}
     folder = zoo("llama")
-    frame = lockstep.zoo([mxfp4, folder], ["The capital of France is"], backends="native,llama.cpp,hf",
+    frame = lockstep.zoo([iq4_nl, folder], ["The capital of France is"], backends="native,llama.cpp,hf",
                          out=None, progress=False, n_threads=1)
     by_model = {Path(m).name: rows for m, rows in frame.groupby("model")}
-    assert list(zip(by_model["mxfp4.gguf"]["reference"], by_model["mxfp4.gguf"]["test"])) == [("llama.cpp", "hf")]
-    assert by_model["mxfp4.gguf"]["verdict"].iloc[0] == "pass"
+    assert list(zip(by_model["iq4_nl.gguf"]["reference"], by_model["iq4_nl.gguf"]["test"])) == [("llama.cpp", "hf")]
+    assert by_model["iq4_nl.gguf"]["verdict"].iloc[0] == "pass"
     assert list(zip(by_model["llama"]["reference"], by_model["llama"]["test"])) == [("native", "hf")]
 
 

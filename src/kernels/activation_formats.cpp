@@ -6,7 +6,8 @@ ActivationFormat activation_format_for(GGMLType weight_type) {
     switch (weight_type) {
         case GGMLType::Q4_0:
         case GGMLType::Q5_0:
-        case GGMLType::Q8_0: return ActivationFormat::Q8_0;
+        case GGMLType::Q8_0:
+        case GGMLType::MXFP4: return ActivationFormat::Q8_0;
         case GGMLType::Q4_1:
         case GGMLType::Q5_1: return ActivationFormat::Q8_1;
         case GGMLType::Q2_K:

@@ -1,6 +1,6 @@
 // The formats activations are quantized into before a dot product with quantized weights,
 // chosen per weight type the way llama.cpp (and bitnet.cpp for I2_S) pair them:
-//   Q4_0, Q5_0, Q8_0        x Q8_0   (32 int8 + f16 scale)
+//   Q4_0, Q5_0, Q8_0, MXFP4 x Q8_0   (32 int8 + f16 scale)
 //   Q4_1, Q5_1              x Q8_1   (32 int8 + f16 scale + f16 scale*sum, for the weight offset)
 //   Q2_K..Q6_K, TQ1_0/TQ2_0 x Q8_K   (256 int8 + f32 scale + 16 partial sums)
 //   I2_S                    x I8 row (one int8 per element + one scale and sum per token)

@@ -76,9 +76,12 @@ struct KernelTable {
     // I2_S: returns (sum(code * q) - sum(q)) / scale; the tensor's weight scale is applied
     // by the caller.
     QuantDotFn dot_i2_s;
+    // MXFP4 (with Q8_0 activations): the doubled E2M1 codes times half the E8M0 scale.
+    QuantDotFn dot_mxfp4;
     // Tiled forms of the dots above, for several tokens at once.
     QuantGemmFn gemm_q4_0, gemm_q4_1, gemm_q5_0, gemm_q5_1, gemm_q8_0;
     QuantGemmFn gemm_q2_k, gemm_q3_k, gemm_q4_k, gemm_q5_k, gemm_q6_k;
+    QuantGemmFn gemm_mxfp4;
 
     // Activation quantization of one row of n elements.
     void (*quantize_q8_0)(const float* x, void* out, int64_t n);

@@ -31,6 +31,7 @@ float row_dot(const KernelTable& k, GGMLType type, const uint8_t* w, const uint8
         case GGMLType::TQ1_0: return k.dot_tq1_0(w, a, n);
         case GGMLType::TQ2_0: return k.dot_tq2_0(w, a, n);
         case GGMLType::I2_S: return k.dot_i2_s(w, a, n);
+        case GGMLType::MXFP4: return k.dot_mxfp4(w, a, n);
         default: throw std::logic_error("matmul: unsupported weight type");
     }
 }
@@ -49,6 +50,7 @@ QuantGemmFn row_gemm(const KernelTable& k, GGMLType type) {
         case GGMLType::Q4_K: return k.gemm_q4_k;
         case GGMLType::Q5_K: return k.gemm_q5_k;
         case GGMLType::Q6_K: return k.gemm_q6_k;
+        case GGMLType::MXFP4: return k.gemm_mxfp4;
         default: return nullptr;
     }
 }
@@ -82,7 +84,8 @@ bool matmul_supports(GGMLType type) {
         case GGMLType::F32: case GGMLType::F16: case GGMLType::BF16:
         case GGMLType::Q4_0: case GGMLType::Q4_1: case GGMLType::Q5_0: case GGMLType::Q5_1: case GGMLType::Q8_0:
         case GGMLType::Q2_K: case GGMLType::Q3_K: case GGMLType::Q4_K: case GGMLType::Q5_K: case GGMLType::Q6_K:
-        case GGMLType::TQ1_0: case GGMLType::TQ2_0: case GGMLType::I2_S: return true;
+        case GGMLType::TQ1_0: case GGMLType::TQ2_0: case GGMLType::I2_S:
+        case GGMLType::MXFP4: return true;
         default: return false;
     }
 }

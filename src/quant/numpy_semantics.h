@@ -44,6 +44,17 @@ inline int argmax_abs(const float* x, int n) {
     return best;
 }
 
+// x.argmin(): the first index of the smallest value; a NaN wins at once.
+inline int argmin(const float* x, int n) {
+    int best = 0;
+    if (std::isnan(x[0])) return 0;
+    for (int i = 1; i < n; ++i) {
+        if (std::isnan(x[i])) return i;
+        if (x[i] < x[best]) best = i;
+    }
+    return best;
+}
+
 // abs(x).max(): NaN propagates (the first NaN met).
 inline float max_abs(const float* x, int n) {
     float best = std::fabs(x[0]);

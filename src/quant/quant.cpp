@@ -29,6 +29,8 @@ DequantizeFn dequantizer(GGMLType type) {
         case GGMLType::Q6_K: return rows::dequantize_q6_k;
         case GGMLType::TQ1_0: return rows::dequantize_tq1_0;
         case GGMLType::TQ2_0: return rows::dequantize_tq2_0;
+        case GGMLType::MXFP4: return rows::dequantize_mxfp4;
+        case GGMLType::NVFP4: return rows::dequantize_nvfp4;
         default: return nullptr;
     }
 }
@@ -45,6 +47,7 @@ QuantizeFn quantizer(GGMLType type) {
         case GGMLType::Q8_0: return rows::quantize_q8_0;
         case GGMLType::TQ1_0: return rows::quantize_tq1_0;
         case GGMLType::TQ2_0: return rows::quantize_tq2_0;
+        case GGMLType::MXFP4: return rows::quantize_mxfp4;
         default: return nullptr;
     }
 }

@@ -42,4 +42,9 @@ void dequantize_tq2_0(const uint8_t* src, float* dst, int64_t n);
 void quantize_tq1_0(const float* src, uint8_t* dst, int64_t n);
 void quantize_tq2_0(const float* src, uint8_t* dst, int64_t n);
 
+// fp4.cpp: MXFP4 and NVFP4 (NVFP4 dequantization only, as in gguf.quants).
+void dequantize_mxfp4(const uint8_t* src, float* dst, int64_t n);
+void quantize_mxfp4(const float* src, uint8_t* dst, int64_t n);
+void dequantize_nvfp4(const uint8_t* src, float* dst, int64_t n);
+
 }  // namespace lockstep::rows

@@ -25,7 +25,7 @@ constexpr std::array kTypes = {
     TypeTraits{GGMLType::TQ2_0, "TQ2_0", 256, 66},
     // I2_S: block of 128 elements in 32 bytes; the trailing scale is added by tensor_bytes.
     TypeTraits{GGMLType::I2_S, "I2_S", 128, 32},
-    TypeTraits{GGMLType::MXFP4, "MXFP4", 32, 17},
+    TypeTraits{GGMLType::MXFP4, "MXFP4", 32, 17},    TypeTraits{GGMLType::NVFP4, "NVFP4", 64, 36},
 };
 
 bool iequals(std::string_view a, std::string_view b) {

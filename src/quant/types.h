@@ -18,7 +18,7 @@ enum class GGMLType : uint32_t {
     // bitnet.cpp's ternary type. Upstream ggml retired id 36, Microsoft's fork reuses it, so
     // whether 36 means I2_S depends on the file (see resolve_type_id).
     I2_S = 36,
-    MXFP4 = 39,
+    MXFP4 = 39, NVFP4 = 40,
 };
 
 struct TypeTraits {

@@ -1,4 +1,4 @@
-// The 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) against Q8_0 / Q8_1
+// The 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4) against Q8_0 / Q8_1
 // activations. Each block's integer dot product is exact; only the per-block scaling is
 // floating point.
 #include <cstring>
@@ -6,6 +6,7 @@
 #include "kernels/activation_formats.h"
 #include "kernels/fp16.h"
 #include "kernels/scalar/scalar_kernels.h"
+#include "quant/fp4.h"
 
 namespace lockstep::kernels::scalar {
 namespace {
@@ -98,6 +99,23 @@ float dot_q8_0(const void* w, const void* a, int64_t n) {
         int32_t isum = 0;
         for (int j = 0; j < QK8_0; ++j) isum += wb[b].qs[j] * ab[b].qs[j];
         sum += static_cast<float>(isum) * (fp16_to_fp32(wb[b].d) * fp16_to_fp32(ab[b].d));
+    }
+    return sum;
+}
+
+// MXFP4: x = 2^(e - 127) * e2m1(q), taken as (half the scale) * (the doubled code) so that
+// the block's products with the int8 activations are integers; nibbles ordered as Q4_0's.
+float dot_mxfp4(const void* w, const void* a, int64_t n) {
+    const auto* wb = static_cast<const BlockMXFP4*>(w);
+    const auto* ab = static_cast<const BlockQ8_0*>(a);
+    float sum = 0.0f;
+    for (int64_t b = 0; b < n / QK_MXFP4; ++b) {
+        int32_t isum = 0;
+        for (int j = 0; j < QK_MXFP4 / 2; ++j) {
+            isum += kE2M1Doubled[wb[b].qs[j] & 0x0f] * ab[b].qs[j];
+            isum += kE2M1Doubled[wb[b].qs[j] >> 4] * ab[b].qs[j + QK_MXFP4 / 2];
+        }
+        sum += static_cast<float>(isum) * (e8m0_to_f32_half(wb[b].e) * fp16_to_fp32(ab[b].d));
     }
     return sum;
 }

@@ -17,6 +17,7 @@ float dot_q4_1(const void* w, const void* a, int64_t n);
 float dot_q5_0(const void* w, const void* a, int64_t n);
 float dot_q5_1(const void* w, const void* a, int64_t n);
 float dot_q8_0(const void* w, const void* a, int64_t n);
+float dot_mxfp4(const void* w, const void* a, int64_t n);
 
 float dot_q2_k(const void* w, const void* a, int64_t n);
 float dot_q3_k(const void* w, const void* a, int64_t n);

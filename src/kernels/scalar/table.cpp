@@ -38,6 +38,7 @@ const KernelTable& scalar_table() {
         t.dot_tq1_0 = dot_tq1_0;
         t.dot_tq2_0 = dot_tq2_0;
         t.dot_i2_s = dot_i2_s;
+        t.dot_mxfp4 = dot_mxfp4;
         t.gemm_q4_0 = gemm_by_dots<dot_q4_0>;
         t.gemm_q4_1 = gemm_by_dots<dot_q4_1>;
         t.gemm_q5_0 = gemm_by_dots<dot_q5_0>;
@@ -48,6 +49,7 @@ const KernelTable& scalar_table() {
         t.gemm_q4_k = gemm_by_dots<dot_q4_k>;
         t.gemm_q5_k = gemm_by_dots<dot_q5_k>;
         t.gemm_q6_k = gemm_by_dots<dot_q6_k>;
+        t.gemm_mxfp4 = gemm_by_dots<dot_mxfp4>;
         t.quantize_q8_0 = quantize_q8_0;
         t.quantize_q8_1 = quantize_q8_1;
         t.quantize_q8_k = quantize_q8_k;

@@ -54,6 +54,11 @@ struct Avx2Int8 {
     static Vec bit_and(Vec a, Vec b) { return _mm256_and_si256(a, b); }
     static Vec bit_or(Vec a, Vec b) { return _mm256_or_si256(a, b); }
     static Vec sub(Vec a, Vec b) { return _mm256_sub_epi8(a, b); }
+    // Byte i becomes table[index[i]], for indices 0..15 (a 16-entry lookup, as for MXFP4's codes).
+    static Vec lookup16(const int8_t table[16], Vec index) {
+        const __m256i entries = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table)));
+        return _mm256_shuffle_epi8(entries, index);
+    }
 
     // Float lanes whose sum is exactly sum(w[i] * a[i]) over the 32 bytes.
     static Floats dot(Vec w, Vec a) {
@@ -107,6 +112,10 @@ struct Sse42Int8 {
     static Vec bit_and(Vec a, Vec b) { return {_mm_and_si128(a.lo, b.lo), _mm_and_si128(a.hi, b.hi)}; }
     static Vec bit_or(Vec a, Vec b) { return {_mm_or_si128(a.lo, b.lo), _mm_or_si128(a.hi, b.hi)}; }
     static Vec sub(Vec a, Vec b) { return {_mm_sub_epi8(a.lo, b.lo), _mm_sub_epi8(a.hi, b.hi)}; }
+    static Vec lookup16(const int8_t table[16], Vec index) {
+        const __m128i entries = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table));
+        return {_mm_shuffle_epi8(entries, index.lo), _mm_shuffle_epi8(entries, index.hi)};
+    }
 
     static __m128i pair_sums(__m128i w, __m128i a) {
         return _mm_maddubs_epi16(_mm_sign_epi8(w, w), _mm_sign_epi8(a, w));

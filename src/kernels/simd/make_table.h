@@ -33,6 +33,7 @@ KernelTable make_table(Isa isa) {
     t.dot_tq1_0 = dot_tq1_0<Int8>;
     t.dot_tq2_0 = dot_tq2_0<Int8>;
     t.dot_i2_s = dot_i2_s<Int8>;
+    t.dot_mxfp4 = dot_mxfp4<Int8>;
     t.gemm_q4_0 = gemm_q4_0<Int8>;
     t.gemm_q4_1 = gemm_q4_1<Int8>;
     t.gemm_q5_0 = gemm_q5_0<Int8>;
@@ -43,6 +44,7 @@ KernelTable make_table(Isa isa) {
     t.gemm_q4_k = gemm_q4_k<Int8>;
     t.gemm_q5_k = gemm_q5_k<Int8>;
     t.gemm_q6_k = gemm_q6_k<Int8>;
+    t.gemm_mxfp4 = gemm_mxfp4<Int8>;
     t.quantize_q8_0 = quantize_q8_0<FloatArch>;
     t.quantize_q8_1 = quantize_q8_1<FloatArch>;
     t.quantize_q8_k = quantize_q8_k<FloatArch>;

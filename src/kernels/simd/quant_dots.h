@@ -6,14 +6,24 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/activation_formats.h"
 #include "kernels/kquant_scales.h"
 #include "kernels/simd/int8_ops.h"
 #include "kernels/ternary_decode.h"
 #include "quant/blocks.h"
+#include "quant/fp4.h"
 
 namespace lockstep::kernels::LOCKSTEP_SIMD_NAMESPACE {
+
+// The float scale of a 32-element weight block: its float16 d, or MXFP4's halved E8M0
+// exponent (the scalar reference's order: weight scale times activation scale).
+template <class Ops, class Block>
+[[gnu::always_inline]] inline float weight_scale(const Block& b) {
+    if constexpr (std::is_same_v<Block, BlockMXFP4>) return e8m0_to_f32_half(b.e);
+    else return Ops::half(b.d);
+}
 
 // The 32-element block types: two blocks per iteration into two accumulators, so that
 // consecutive fused multiply-adds do not wait on each other. For Q4_1/Q5_1 (`with_min`)
@@ -26,7 +36,7 @@ float dot_blocks32(const void* w, const void* a, int64_t n, Decode decode) {
     Floats acc0(0.0f), acc1(0.0f);
     float min0 = 0.0f, min1 = 0.0f;
     auto block = [&](int64_t b, Floats& acc, float& min_sum) {
-        const float d = Ops::half(wb[b].d) * Ops::half(ab[b].d);
+        const float d = weight_scale<Ops>(wb[b]) * Ops::half(ab[b].d);
         acc = xsimd::fma(Ops::dot(decode(wb[b]), Ops::load(ab[b].qs)), Floats(d), acc);
         if constexpr (with_min) min_sum += Ops::half(wb[b].m) * Ops::half(ab[b].s);
     };
@@ -75,6 +85,18 @@ template <class Ops>
 float dot_q5_1(const void* w, const void* a, int64_t n) {
     return dot_blocks32<Ops, true, BlockQ5_1, BlockQ8_1>(
         w, a, n, [](const BlockQ5_1& b) { return Ops::bit_or(Ops::nibbles(b.qs), q5_high_bits<Ops>(b.qh)); });
+}
+
+// MXFP4: the nibbles index the doubled E2M1 values (int8 within [-12, 12]).
+template <class Ops>
+[[gnu::always_inline]] inline typename Ops::Vec mxfp4_values(const BlockMXFP4& b) {
+    return Ops::lookup16(kE2M1Doubled, Ops::nibbles(b.qs));
+}
+
+template <class Ops>
+float dot_mxfp4(const void* w, const void* a, int64_t n) {
+    return dot_blocks32<Ops, false, BlockMXFP4, BlockQ8_0>(
+        w, a, n, [](const BlockMXFP4& b) { return mxfp4_values<Ops>(b); });
 }
 
 // --- K-quants: 8 chunks of 32 elements per super-block, two 16-element scales each.

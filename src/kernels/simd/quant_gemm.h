@@ -59,7 +59,7 @@ void tile_blocks32(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a
     auto block = [&](int64_t b, int h) {
         for (int i = 0; i < R; ++i) {
             const auto q = decode(wb[i][b]);
-            const float dw = Ops::half(wb[i][b].d);
+            const float dw = weight_scale<Ops>(wb[i][b]);
             for (int j = 0; j < T; ++j) {
                 const float d = dw * Ops::half(ab[j][b].d);
                 acc[h][i][j] = xsimd::fma(Ops::dot(q, Ops::load(ab[j][b].qs)), Floats(d), acc[h][i][j]);
@@ -175,6 +175,13 @@ void gemm_q5_1(LOCKSTEP_GEMM_ARGS) {
     gemm_blocks32<Ops, true, BlockQ5_1, BlockQ8_1>(
         w, w_stride, a, a_stride, n, rows, tokens, y, y_stride,
         [](const BlockQ5_1& b) { return Ops::bit_or(Ops::nibbles(b.qs), q5_high_bits<Ops>(b.qh)); }, dot_q5_1<Ops>);
+}
+
+template <class Ops>
+void gemm_mxfp4(LOCKSTEP_GEMM_ARGS) {
+    gemm_blocks32<Ops, false, BlockMXFP4, BlockQ8_0>(w, w_stride, a, a_stride, n, rows, tokens, y, y_stride,
+                                                     [](const BlockMXFP4& b) { return mxfp4_values<Ops>(b); },
+                                                     dot_mxfp4<Ops>);
 }
 
 #define LOCKSTEP_GEMM_K(NAME, BLOCK)                                                                          \
