@@ -32,6 +32,7 @@ ARCHITECTURES = {
         "rope_type": "linear", "rope_theta": 10000.0, "factor": 4.0})),
     "mistral": lambda: transformers.MistralForCausalLM(transformers.MistralConfig(**COMMON, sliding_window=16)),
     "qwen2": lambda: transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**COMMON, tie_word_embeddings=True)),
+    "qwen3": lambda: transformers.Qwen3ForCausalLM(transformers.Qwen3Config(**COMMON, head_dim=16)),
     "bitnet": lambda: transformers.BitNetForCausalLM(transformers.BitNetConfig(**COMMON, hidden_act="relu2")),
     "bitnet-silu": lambda: transformers.BitNetForCausalLM(transformers.BitNetConfig(**COMMON, hidden_act="silu")),
 }

@@ -35,6 +35,7 @@ std::string architecture_label(Architecture a) {
         case Architecture::Mistral: return "mistral";
         case Architecture::Qwen2: return "qwen2";
         case Architecture::BitNet: return "bitnet";
+        case Architecture::Qwen3: return "qwen3";
     }
     return "unknown";
 }

@@ -16,6 +16,7 @@ enum class Architecture {
     Mistral,  // llama plus an optional sliding attention window
     Qwen2,    // llama with Q/K/V biases and NEOX rope
     BitNet,   // BitNet b1.58: sub-norms before the output projections, ternary weights
+    Qwen3,    // qwen2 without Q/K/V biases, with an RMSNorm over each query and key head
 };
 
 enum class FfnActivation { SiLU, ReLU2 };
@@ -72,6 +73,7 @@ inline constexpr ArchitectureName kArchitectureNames[] = {
     {"bitnet", Architecture::BitNet, FfnActivation::SiLU},
     {"bitnet-b1.58", Architecture::BitNet, FfnActivation::ReLU2},
     {"bitnet-25", Architecture::BitNet, FfnActivation::ReLU2},
+    {"qwen3", Architecture::Qwen3, FfnActivation::SiLU},
 };
 // A GGUF key ("silu" or "relu2") that overrides the architecture's activation. llama.cpp has no
 // key for it, and its converter writes BitNet-2B-4T (squared ReLU) under "bitnet" all the same;
@@ -86,7 +88,7 @@ FfnActivation gguf_activation(const std::string& architecture_name);  // std::in
 inline constexpr std::string_view kSafetensorsDtypes[] = {"F32", "F16", "BF16"};
 
 Architecture architecture_from_name(const std::string& name);  // std::invalid_argument if unknown
-std::string architecture_label(Architecture a);                 // "llama", "mistral", "qwen2", "bitnet"
+std::string architecture_label(Architecture a);                 // "llama", "mistral", "qwen2", "bitnet", ...
 
 // Per-pair frequency factors of Llama 3 rope scaling (transformers' "llama3" rope type):
 // low frequencies are divided by `factor`, high ones kept, the band between interpolated.

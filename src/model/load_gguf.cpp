@@ -1,6 +1,6 @@
 // GGUF: hyper-parameters from the "<architecture>.*" metadata keys llama.cpp writes, tensors
 // as they are named in the file. llama.cpp's converter permutes the Q/K rows of llama
-// models so that its NORM rope (interleaved pairs) applies; qwen2 and bitnet are left as
+// models so that its NORM rope (interleaved pairs) applies; the others are left as
 // trained and use NEOX rope (llama_model_rope_type in llama.cpp).
 #include <stdexcept>
 
@@ -66,6 +66,7 @@ ModelConfig config_from_gguf(const gguf::File& file) {
         case Architecture::Llama:
         case Architecture::Mistral: c.rope.layout = kernels::RopeLayout::Interleaved; break;
         case Architecture::Qwen2:
+        case Architecture::Qwen3:
         case Architecture::BitNet: c.rope.layout = kernels::RopeLayout::Neox; break;
     }
     // The architecture's activation (kArchitectureNames), unless the file names its own.

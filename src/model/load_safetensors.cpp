@@ -142,8 +142,9 @@ ModelConfig config_from_hf(const std::string& config_path) {
     else cfg.fail("hidden_act '" + activation + "' is not supported (silu or relu2)");
 
     if (c.architecture == Architecture::Mistral) c.sliding_window = cfg.integer_or("sliding_window", 4096);
-    if (c.architecture == Architecture::Qwen2 && cfg.boolean_or("use_sliding_window", false))
-        cfg.fail("qwen2 with use_sliding_window is not supported by the native engine");
+    if ((c.architecture == Architecture::Qwen2 || c.architecture == Architecture::Qwen3) &&
+        cfg.boolean_or("use_sliding_window", false))
+        cfg.fail(c.architecture_name + " with use_sliding_window is not supported by the native engine");
     try {
         validate(c);
     } catch (const std::invalid_argument& e) {
@@ -172,6 +173,8 @@ std::string gguf_name(const std::string& hf, const std::string& path) {
             {"self_attn.v_proj.bias", "attn_v.bias"},
             {"self_attn.o_proj.bias", "attn_output.bias"},
             {"self_attn.attn_sub_norm.weight", "attn_sub_norm.weight"},
+            {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+            {"self_attn.k_norm.weight", "attn_k_norm.weight"},
             {"mlp.gate_proj.weight", "ffn_gate.weight"},
             {"mlp.up_proj.weight", "ffn_up.weight"},
             {"mlp.down_proj.weight", "ffn_down.weight"},

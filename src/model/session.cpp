@@ -152,8 +152,19 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         add_bias(k_.data(), L.bk, n);
         add_bias(v_.data(), L.bv, n);
 
-        // Rotate q and k heads by their position; append k, v to the cache.
+        // Normalize each q and k head on its own (qwen3), rotate them by their position;
+        // append k, v to the cache.
         per_token([&](int64_t t) {
+            if (!L.attn_q_norm.empty()) {
+                for (int64_t head = 0; head < c.n_head; ++head) {
+                    float* q_head = q_.data() + t * qw + head * hd;
+                    k.rms_norm(q_head, L.attn_q_norm.data(), rms_eps, q_head, hd);
+                }
+                for (int64_t head = 0; head < c.n_head_kv; ++head) {
+                    float* k_head = k_.data() + t * kvw + head * hd;
+                    k.rms_norm(k_head, L.attn_k_norm.data(), rms_eps, k_head, hd);
+                }
+            }
             const float* cos = rope_cos_.data() + t * rope_.pairs();
             const float* sin = rope_sin_.data() + t * rope_.pairs();
             for (int64_t head = 0; head < c.n_head; ++head) k.rope(q_.data() + t * qw + head * hd, cos, sin, c.rope.n_rot, rope_layout);

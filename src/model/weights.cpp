@@ -142,6 +142,10 @@ ModelWeights bind_weights(const ModelConfig& c, const TensorSet& tensors, const 
             l.bv = b.optional_vector(p + "attn_v.bias", c.kv_width());
         }
         l.bo = b.optional_vector(p + "attn_output.bias", c.n_embd);
+        if (c.architecture == Architecture::Qwen3) {
+            l.attn_q_norm = b.vector(p + "attn_q_norm.weight", c.head_dim);
+            l.attn_k_norm = b.vector(p + "attn_k_norm.weight", c.head_dim);
+        }
         l.ffn_norm = b.vector(p + "ffn_norm.weight", c.n_embd);
         l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
         l.w_up = b.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);

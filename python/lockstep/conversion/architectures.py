@@ -7,7 +7,7 @@ Facts taken from llama.cpp (convert_hf_to_gguf.py, src/llama-model.cpp, src/mode
 - llama uses "normal" RoPE, which rotates adjacent pairs (x[2i], x[2i+1]), while Hugging Face
   checkpoints rotate the two halves of each head (x[i], x[i + d/2]). The converter therefore
   reorders the rows of Q and K (weights and biases) head by head; qwen2 and bitnet use NEOX
-  RoPE, the Hugging Face order, and are written unchanged.
+  RoPE, the Hugging Face order, and are written unchanged (so are qwen3, phi3 and gemma3).
 - llama.cpp's bitnet graph reads logits through token_embd (no output tensor), gates the FFN
   with SiLU, and has no key for the activation; BitNet-2B-4T's squared ReLU is bitnet.cpp's
   "bitnet-b1.58" architecture, so that is the name written for hidden_act "relu2" by default.
@@ -64,11 +64,14 @@ _BY_CLASS: dict[str, dict[str, Any]] = {
     "MistralForCausalLM": _LLAMA,
     "Qwen2ForCausalLM": dict(name="qwen2", tensor_names=gguf.MODEL_ARCH.QWEN2, interleave_rope=False, ternary=False,
                              writes_vocab_and_rope_dims=False),
+    # Qwen3Model in llama.cpp's converter: qwen2's keys, plus the per-head attn_q_norm / attn_k_norm.
+    "Qwen3ForCausalLM": dict(name="qwen3", tensor_names=gguf.MODEL_ARCH.QWEN3, interleave_rope=False, ternary=False,
+                             writes_vocab_and_rope_dims=False),
     "BitNetForCausalLM": dict(name="bitnet", tensor_names=gguf.MODEL_ARCH.BITNET, interleave_rope=False,
                               ternary=True, writes_vocab_and_rope_dims=False),
 }
 _CLASS_BY_MODEL_TYPE = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
-                        "qwen2": "Qwen2ForCausalLM", "bitnet": "BitNetForCausalLM"}
+                        "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "bitnet": "BitNetForCausalLM"}
 # The GGUF names a BitNet checkpoint can be written under, by hidden_act; the first is the default.
 _BITNET_NAMES_BY_ACTIVATION = {"silu": ("bitnet",), "relu2": ("bitnet-b1.58", "bitnet")}
 

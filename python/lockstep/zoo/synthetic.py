@@ -117,6 +117,10 @@ TINY: dict[str, ZooSpec] = {
             description="qwen2: Q/K/V biases, NEOX RoPE (no permutation)",
         ),
         ZooSpec(
+            "qwen3", "Qwen3ForCausalLM", _small(tie_word_embeddings=True), "qwen2", add_bos=False,
+            description="qwen3: an RMSNorm over each query and key head, no Q/K/V biases",
+        ),
+        ZooSpec(
             "bitnet", "BitNetForCausalLM",
             # Rows must be multiples of 256 for TQ1_0/TQ2_0; llama.cpp's bitnet graph uses SiLU.
             _small(hidden_size=256, head_dim=64, intermediate_size=512, hidden_act="silu", tie_word_embeddings=True),
