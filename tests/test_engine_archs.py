@@ -23,7 +23,7 @@ from lockstep.backends.faults import fault_names  # noqa: E402
 from lockstep.backends.hf import HFBackend  # noqa: E402
 from lockstep.backends.llamacpp import LlamaCppBackend  # noqa: E402
 
-ARCHITECTURES = ["qwen3"]
+ARCHITECTURES = ["qwen3", "phi3", "gemma3"]
 TEXT = "The capital of France is Paris, and the capital of Italy is Rome."
 # Mean KL(llama.cpp || native) on a Q8_0 file, beyond the band of test_engine_gguf.py where an
 # architecture's graph rounds differently on purpose; none so far.
