@@ -222,8 +222,9 @@ ModelConfig config_from_hf(const std::string& config_path) {
                : cfg.string_or("hidden_act", c.architecture == Architecture::BitNet ? "relu2" : "silu");
     try {
         c.ffn_activation = ffn_activation_from_name(activation);
-    } catch (const std::invalid_argument& e) {
-        cfg.fail(std::string(gemma3 ? "hidden_activation: " : "hidden_act: ") + e.what());
+    } catch (const std::invalid_argument&) {
+        cfg.fail(std::string(gemma3 ? "hidden_activation '" : "hidden_act '") + activation +
+                 "' is not supported (silu, relu2 or gelu_pytorch_tanh)");
     }
     if (gemma3) gemma3_from_hf(cfg, rope_parameters, c);
 

@@ -97,6 +97,10 @@ def _expected_rows(kind: gguf.MODEL_TENSOR, shape: Shape) -> int | None:
     return None
 
 
+def _constant(values: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: values
+
+
 def _loader(checkpoint: Checkpoint, hf_name: str, transform: Callable[[np.ndarray], np.ndarray]) -> Callable[[], np.ndarray]:
     """Reads and transforms one tensor when the writer asks for it (one tensor in memory at a time)."""
     return lambda: transform(checkpoint.load(hf_name))
@@ -116,7 +120,7 @@ def _plan(checkpoint: Checkpoint, architecture: Architecture, shape: Shape, outp
         for kind, values in zip((gguf.MODEL_TENSOR.ROPE_FACTORS_LONG, gguf.MODEL_TENSOR.ROPE_FACTORS_SHORT), longrope):
             name = gguf.TENSOR_NAMES[kind] + ".weight"
             yield _Planned(TensorRecord(name, "F32", values.shape), gguf.GGMLQuantizationType.F32, values.nbytes,
-                           lambda values=values: values)
+                           _constant(values))
 
     namer = TensorNamer(architecture, shape, bool(config.get("tie_word_embeddings", False)))
     seen_embedding = False
