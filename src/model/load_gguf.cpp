@@ -12,22 +12,28 @@
 namespace lockstep::model {
 namespace {
 
-// What llama.cpp's gemma3 loader fixes rather than reads (llama_load_hparams_gemma3): five
-// sliding-window layers then a global one, repeated; the sliding layers' RoPE base 10000 without
-// scaling; queries scaled by 1/sqrt(head_dim), or 1/sqrt(n_embd / n_head) for the 62-layer 27B.
-// The converter has already added 1 to the norm weights.
+// gemma3 as llama.cpp's loader reads it (src/models/gemma3.cpp of llama-cpp-python 0.3.36): with
+// a sliding window, every sliding_window_pattern-th layer (default 6) attends globally and the
+// others through the window, with RoPE base rope.freq_base_swa (default 10000) unscaled; queries
+// scaled by 1/sqrt(head_dim), or 1/sqrt(n_embd / n_head) for the 62-layer 27B; the final soft-cap
+// when the file has one. The converter has already added 1 to the norm weights.
 void gemma3_from_gguf(const gguf::File& file, ModelConfig& c) {
-    constexpr int64_t kPattern = 6;
-    c.sliding_layers.resize(static_cast<size_t>(c.n_layer));
-    for (int64_t l = 0; l < c.n_layer; ++l) c.sliding_layers[static_cast<size_t>(l)] = l % kPattern < kPattern - 1;
-    RopeConfig local = c.rope;
-    local.base = 10000.0;
-    local.freq_scale = 1.0;
-    local.freq_factors.clear();
-    c.rope_sliding = local;
+    const std::string prefix = c.architecture_name + ".";
+    if (c.sliding_window > 0) {
+        // 0: every layer slides (llama_hparams::set_swa_pattern)
+        const uint64_t pattern = file.get_uint(prefix + "attention.sliding_window_pattern").value_or(6);
+        c.sliding_layers.resize(static_cast<size_t>(c.n_layer));
+        for (int64_t l = 0; l < c.n_layer; ++l)
+            c.sliding_layers[static_cast<size_t>(l)] = pattern == 0 || static_cast<uint64_t>(l) % pattern < pattern - 1;
+        RopeConfig local = c.rope;
+        local.base = file.get_float(prefix + "rope.freq_base_swa").value_or(10000.0);
+        local.freq_scale = 1.0;
+        local.freq_factors.clear();
+        c.rope_sliding = local;
+    }
     c.embedding_scale = std::sqrt(static_cast<float>(c.n_embd));
     c.query_scale = 1.0 / std::sqrt(static_cast<double>(c.n_layer == 62 ? c.n_embd / c.n_head : c.head_dim));
-    c.final_logit_softcap = file.get_float("gemma3.final_logit_softcapping").value_or(0.0);
+    c.final_logit_softcap = file.get_float(prefix + "final_logit_softcapping").value_or(0.0);
 }
 
 ModelConfig config_from_gguf(const gguf::File& file) {
