@@ -23,11 +23,15 @@ from lockstep.backends.faults import fault_names  # noqa: E402
 from lockstep.backends.hf import HFBackend  # noqa: E402
 from lockstep.backends.llamacpp import LlamaCppBackend  # noqa: E402
 
-ARCHITECTURES = ["qwen3", "phi3", "gemma3"]
+ARCHITECTURES = ["qwen3", "phi4-mini", "gemma3"]  # zoo names; phi4-mini is the phi3 architecture
 TEXT = "The capital of France is Paris, and the capital of Italy is Rome."
-# Mean KL(llama.cpp || native) on a Q8_0 file, beyond the band of test_engine_gguf.py where an
-# architecture's graph rounds differently on purpose; none so far.
-EXTRA_BOUND: dict[str, float] = {}
+# Mean KL(llama.cpp || native) on a Q8_0 file where an architecture's graph is not the same
+# arithmetic as the native engine's: llama.cpp's gemma3 GeGLU looks GELU up in a float16 table
+# (GGML_GELU_FP16: input and output rounded to float16), the native engine computes it in float32
+# as transformers does. Measured 3.3e-5 .. 3.4e-5 under every native table against llama.cpp's
+# avx2 (2026-12-03); twice that. On the float32 file, emulating the table in transformers takes
+# llama.cpp's max |delta| from 1.3e-4 to 2.7e-5 of max |logit| (tests/test_convert.py).
+EXTRA_BOUND: dict[str, float] = {"gemma3": 7e-5}
 
 
 def token_ids(n: int = 48, seed: int = 7) -> np.ndarray:
@@ -108,7 +112,8 @@ def test_every_fault_changes_the_logits(zoo, name, fault):
     ids = token_ids(16)
     clean = lockstep.NativeModel(zoo(name), n_threads=1).logits(ids)
     faulty = lockstep.NativeModel(zoo(name), n_threads=1, inject_fault=fault).logits(ids)
-    assert np.abs(faulty - clean).max() > 1e-3 * np.abs(clean).max()
+    # Far above float32 noise (about 1e-6 of max |logit|); the mildest, rms-eps-x100 on gemma3, is 9e-4.
+    assert np.abs(faulty - clean).max() > 1e-4 * np.abs(clean).max()
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)

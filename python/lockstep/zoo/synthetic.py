@@ -121,12 +121,14 @@ TINY: dict[str, ZooSpec] = {
             description="qwen3: an RMSNorm over each query and key head, no Q/K/V biases",
         ),
         ZooSpec(
-            "phi3", "Phi3ForCausalLM",
-            # llama.cpp's phi3 graph needs an output matrix of its own.
-            _small(tie_word_embeddings=False, partial_rotary_factor=0.5, original_max_position_embeddings=2048,
+            # Phi-4-mini's layout: the phi3 architecture with a byte-level BPE vocabulary and three
+            # quarters of each head rotated. Not named "phi3": llama.cpp gives a model whose
+            # general.name says phi-3 SentencePiece's "</s>" token, which this vocabulary lacks.
+            "phi4-mini", "Phi3ForCausalLM",
+            _small(tie_word_embeddings=False, partial_rotary_factor=0.75, original_max_position_embeddings=2048,
                    sliding_window=None),
             "smollm", add_bos=False,
-            description="phi3: fused QKV and gate/up matrices, half of each head rotated",
+            description="phi3 architecture (Phi-4-mini style): fused QKV and gate/up matrices, partial rotary",
         ),
         ZooSpec(
             "gemma3", "Gemma3ForCausalLM",
