@@ -118,7 +118,7 @@ def expected_tensors(name: str, config: dict) -> dict[str, list[int]]:
     tensors = {"token_embd.weight": [n_embd, n_vocab], "output_norm.weight": [n_embd]}
     if not config["tie_word_embeddings"]:
         tensors["output.weight"] = [n_embd, n_vocab]
-    if config["rope_parameters"]["rope_type"] == "llama3":
+    if config["rope_parameters"].get("rope_type") == "llama3":
         tensors["rope_freqs.weight"] = [config["head_dim"] // 2]
     for block in range(config["num_hidden_layers"]):
         layer = {
