@@ -123,7 +123,7 @@ def test_info_describes_the_model(hf_folder):
     assert info["isa"] in lockstep._core.kernels.supported_isas()
 
 
-@pytest.mark.parametrize("name", ["llama", "qwen2", "bitnet"])
+@pytest.mark.parametrize("name", ["llama", "qwen2", "bitnet", "gemma3", "phi3-longrope"])
 def test_token_by_token_decoding_equals_one_prefill(hf_folder, name):
     model = lockstep.NativeModel(hf_folder(name), n_threads=2)
     ids = token_ids(seed=3)

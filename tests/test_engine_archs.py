@@ -34,8 +34,35 @@ TEXT = "The capital of France is Paris, and the capital of Italy is Rome."
 EXTRA_BOUND: dict[str, float] = {"gemma3": 7e-5}
 
 
+# transformers' model_type, llama.cpp's general.architecture and the activation both declare.
+NAMES = {"qwen3": ("qwen3", "qwen3", "silu"), "phi4-mini": ("phi3", "phi3", "silu"),
+         "gemma3": ("gemma3_text", "gemma3", "gelu_pytorch_tanh")}
+
+
 def token_ids(n: int = 48, seed: int = 7) -> np.ndarray:
     return np.random.default_rng(seed).integers(3, 4000, n).astype(np.int32)
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_inspect_routes_both_sources_to_the_native_engine(zoo, converted, name):
+    model_type, gguf_arch, activation = NAMES[name]
+    for path, architecture in ((zoo(name), model_type), (converted(name, "f32"), gguf_arch)):
+        info = lockstep.inspect(path)
+        assert info.architecture == architecture and info.ffn_activation == activation
+        assert info.routes[0].backend == "native" and info.routes[0].preflight.ok, info.routes[0].reason
+    assert lockstep.load(converted(name, "f32"), n_threads=1).info["ffn_activation"] == activation
+
+
+def test_a_folder_without_tokenizer_files_runs_logits_but_cannot_tokenize(zoo, tmp_path):
+    import shutil
+
+    for item in ("config.json", "model.safetensors"):
+        shutil.copy(zoo("gemma3") / item, tmp_path / item)
+    model = lockstep.load(tmp_path, n_threads=1)
+    ids = token_ids(8)
+    np.testing.assert_array_equal(model.logits(ids), lockstep.load(zoo("gemma3"), n_threads=1).logits(ids))
+    with pytest.raises(ValueError, match="carries no vocabulary"):
+        model.tokenize("hello")
 
 
 @pytest.fixture(scope="module")
