@@ -135,7 +135,9 @@ class HFBackend(_core.Backend, Generates):
         handles = []
         for i, layer in enumerate(layers):
             # The feed-forward's norm; gemma's post_attention_layernorm normalizes attention's output.
-            ffn_norm = getattr(layer, "pre_feedforward_layernorm", None) or layer.post_attention_layernorm
+            ffn_norm = getattr(layer, "pre_feedforward_layernorm", None)
+            if ffn_norm is None:
+                ffn_norm = layer.post_attention_layernorm
             # Input anchors first, so that the capturing pre-hook sees the replaced input.
             if "l_out" in anchors and i > 0:
                 handles.append(layer.register_forward_pre_hook(replace_input(anchors["l_out"][i - 1]), with_kwargs=True))
