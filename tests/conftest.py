@@ -46,6 +46,7 @@ FILE_MARKERS = {
     "test_crossval_smollm2.py": ("llamacpp", "hf", "slow"),
     "test_crossval_truth.py": ("llamacpp", "hf", "slow"),
     "test_engine.py": ("hf",),
+    "test_engine_archs.py": ("llamacpp", "hf", "slow"),
     "test_engine_gguf.py": ("llamacpp", "hf", "slow"),
     "test_engine_smollm2.py": ("llamacpp", "slow"),
     "test_faults.py": ("hf", "slow"),

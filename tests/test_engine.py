@@ -32,6 +32,26 @@ ARCHITECTURES = {
         "rope_type": "linear", "rope_theta": 10000.0, "factor": 4.0})),
     "mistral": lambda: transformers.MistralForCausalLM(transformers.MistralConfig(**COMMON, sliding_window=16)),
     "qwen2": lambda: transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**COMMON, tie_word_embeddings=True)),
+    "phi3": lambda: transformers.Phi3ForCausalLM(transformers.Phi3Config(**COMMON, partial_rotary_factor=0.5,
+                                                                         sliding_window=None, pad_token_id=0)),
+    # LongRoPE: 64 tokens are beyond the original 32, where both engines take the long factors.
+    "phi3-longrope": lambda: transformers.Phi3ForCausalLM(transformers.Phi3Config(
+        **COMMON, sliding_window=None, pad_token_id=0, original_max_position_embeddings=32, rope_parameters={
+            "rope_type": "longrope", "rope_theta": 10000.0, "short_factor": [1.0 + 0.1 * i for i in range(8)],
+            "long_factor": [1.0 + 0.5 * i for i in range(8)], "original_max_position_embeddings": 32})),
+    # Six layers, five of them sliding with a window of 4 (64 tokens reach far past it), then a global one.
+    "gemma3": lambda: transformers.Gemma3ForCausalLM(transformers.Gemma3TextConfig(
+        **{**COMMON, "num_hidden_layers": 6}, head_dim=16, sliding_window=4, query_pre_attn_scalar=16,
+        pad_token_id=0)),
+    # Another query scale, a final soft-cap that bites, linear RoPE scaling on the global layers only,
+    # layer types given one by one.
+    "gemma3-softcap": lambda: transformers.Gemma3ForCausalLM(transformers.Gemma3TextConfig(
+        **{**COMMON, "num_hidden_layers": 3}, head_dim=16, sliding_window=8, query_pre_attn_scalar=24,
+        final_logit_softcapping=3.0, pad_token_id=0,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                         "full_attention": {"rope_type": "linear", "rope_theta": 1000000.0, "factor": 8.0}})),
+    "qwen3": lambda: transformers.Qwen3ForCausalLM(transformers.Qwen3Config(**COMMON, head_dim=16)),
     "bitnet": lambda: transformers.BitNetForCausalLM(transformers.BitNetConfig(**COMMON, hidden_act="relu2")),
     "bitnet-silu": lambda: transformers.BitNetForCausalLM(transformers.BitNetConfig(**COMMON, hidden_act="silu")),
 }
@@ -103,7 +123,7 @@ def test_info_describes_the_model(hf_folder):
     assert info["isa"] in lockstep._core.kernels.supported_isas()
 
 
-@pytest.mark.parametrize("name", ["llama", "qwen2", "bitnet"])
+@pytest.mark.parametrize("name", ["llama", "qwen2", "bitnet", "gemma3", "phi3-longrope"])
 def test_token_by_token_decoding_equals_one_prefill(hf_folder, name):
     model = lockstep.NativeModel(hf_folder(name), n_threads=2)
     ids = token_ids(seed=3)

@@ -297,6 +297,8 @@ def test_elementwise_kernels_match_numpy(isa):
 
     np.testing.assert_allclose(kernels.silu_mul(isa, x, w), x64 / (1 + np.exp(-x64)) * w, rtol=2e-6, atol=1e-6)
     np.testing.assert_allclose(kernels.relu2_mul(isa, x, w), np.maximum(x64, 0) ** 2 * w, rtol=1e-6, atol=1e-6)
+    gelu = 0.5 * x64 * (1 + np.tanh(np.sqrt(2 / np.pi) * (x64 + 0.044715 * x64**3)))
+    np.testing.assert_allclose(kernels.gelu_tanh_mul(isa, x, w), gelu * w, rtol=2e-6, atol=1e-6)
     np.testing.assert_allclose(kernels.axpy(isa, 0.5, x, w), 0.5 * x64 + w, rtol=1e-6, atol=1e-6)
 
     for head_dim, n_rot in ((128, 128), (64, 64), (80, 48), (6, 6)):

@@ -124,14 +124,15 @@ void register_kernels(py::module_& parent) {
         table(isa).axpy(a, x.data(), out.mutable_data(), x.shape(0));
         return out;
     });
-    for (const char* name : {"silu_mul", "relu2_mul"}) {
-        const bool silu = std::string(name) == "silu_mul";
-        m.def(name, [silu](const std::string& isa, FloatArray gate, FloatArray up) {
+    for (const char* name : {"silu_mul", "relu2_mul", "gelu_tanh_mul"}) {
+        const std::string which = name;
+        m.def(name, [which](const std::string& isa, FloatArray gate, FloatArray up) {
             if (gate.ndim() != 1 || up.ndim() != 1 || gate.shape(0) != up.shape(0))
                 throw py::value_error("gate and up: same 1-d length");
             FloatArray out = like(gate);
             const KernelTable& k = table(isa);
-            (silu ? k.silu_mul : k.relu2_mul)(gate.data(), up.data(), out.mutable_data(), gate.shape(0));
+            const auto kernel = which == "silu_mul" ? k.silu_mul : which == "relu2_mul" ? k.relu2_mul : k.gelu_tanh_mul;
+            kernel(gate.data(), up.data(), out.mutable_data(), gate.shape(0));
             return out;
         });
     }

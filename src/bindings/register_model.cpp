@@ -63,6 +63,11 @@ py::dict info(const NativeModel& self) {
     d["rms_eps"] = c.rms_eps;
     d["ffn_activation"] = std::string(model::ffn_activation_name(c.ffn_activation));
     d["sliding_window"] = c.sliding_window;
+    std::vector<int64_t> sliding_layers;  // the layers that attend through the window
+    for (int64_t l = 0; l < c.n_layer; ++l)
+        if (c.is_sliding(l)) sliding_layers.push_back(l);
+    d["sliding_layers"] = sliding_layers;
+    d["rope_base_sliding"] = c.rope_sliding ? c.rope_sliding->base : c.rope.base;
     d["tied_embeddings"] = self.model->weights().tied_embeddings;
     d["tensor_types"] = self.model->weights().type_counts;
     d["isa"] = std::string(kernels::isa_name(self.model->kernels().isa));

@@ -98,6 +98,9 @@ struct KernelTable {
     // out = silu(gate) * up and out = relu(gate)^2 * up (the gated feed-forwards)
     void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
     void (*relu2_mul)(const float* gate, const float* up, float* out, int64_t n);
+    // out = gelu(gate) * up, GELU in its tanh approximation (gemma's GeGLU):
+    // gelu(x) = x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
+    void (*gelu_tanh_mul)(const float* gate, const float* up, float* out, int64_t n);
     // Rotates the first n_rot elements of one head in place, pair i by angle theta_i whose
     // cos/sin are given (n_rot / 2 of each).
     void (*rope)(float* head, const float* cos, const float* sin, int64_t n_rot, RopeLayout layout);

@@ -18,10 +18,20 @@ Architecture architecture_from_name(const std::string& name) {
 FfnActivation ffn_activation_from_name(const std::string& name) {
     if (name == "silu") return FfnActivation::SiLU;
     if (name == "relu2") return FfnActivation::ReLU2;
-    throw std::invalid_argument("feed-forward activation '" + name + "' is not supported (silu or relu2)");
+    if (name == "gelu_pytorch_tanh") return FfnActivation::GeluTanh;
+    throw std::invalid_argument("feed-forward activation '" + name +
+                                "' is not supported (silu, relu2 or gelu_pytorch_tanh)");
 }
 
-std::string_view ffn_activation_name(FfnActivation a) { return a == FfnActivation::ReLU2 ? "relu2" : "silu"; }
+// transformers' hidden_act names.
+std::string_view ffn_activation_name(FfnActivation a) {
+    switch (a) {
+        case FfnActivation::SiLU: return "silu";
+        case FfnActivation::ReLU2: return "relu2";
+        case FfnActivation::GeluTanh: return "gelu_pytorch_tanh";
+    }
+    return "unknown";
+}
 
 FfnActivation gguf_activation(const std::string& architecture_name) {
     for (const ArchitectureName& entry : kArchitectureNames)
@@ -35,6 +45,9 @@ std::string architecture_label(Architecture a) {
         case Architecture::Mistral: return "mistral";
         case Architecture::Qwen2: return "qwen2";
         case Architecture::BitNet: return "bitnet";
+        case Architecture::Qwen3: return "qwen3";
+        case Architecture::Phi3: return "phi3";
+        case Architecture::Gemma3: return "gemma3";
     }
     return "unknown";
 }
@@ -63,8 +76,25 @@ void validate(const ModelConfig& c) {
     require(c.rope.freq_factors.empty() || static_cast<int64_t>(c.rope.freq_factors.size()) == c.rope.n_rot / 2,
             "rope frequency factors: one per rotated pair");
     for (double f : c.rope.freq_factors) require(std::isfinite(f) && f > 0.0, "rope frequency factors must be positive");
+    require(c.rope.long_freq_factors.empty() ||
+                static_cast<int64_t>(c.rope.long_freq_factors.size()) == c.rope.n_rot / 2,
+            "LongRoPE long factors: one per rotated pair");
+    for (double f : c.rope.long_freq_factors)
+        require(std::isfinite(f) && f > 0.0, "LongRoPE long factors must be positive");
+    require(std::isfinite(c.rope.attn_factor) && c.rope.attn_factor > 0.0, "rope attention factor must be positive");
     require(std::isfinite(c.rms_eps) && c.rms_eps > 0.0f, "RMS norm epsilon must be positive");
     require(c.sliding_window >= 0, "sliding window must not be negative");
+    require(c.sliding_layers.empty() || static_cast<int64_t>(c.sliding_layers.size()) == c.n_layer,
+            "sliding-window layer pattern: one entry per layer");
+    if (c.rope_sliding) {
+        require(c.rope_sliding->n_rot == c.rope.n_rot, "sliding layers' rope dimension must be the global one's");
+        require(std::isfinite(c.rope_sliding->base) && c.rope_sliding->base > 1.0,
+                "sliding layers' rope base must be finite and above 1");
+    }
+    require(std::isfinite(c.embedding_scale) && c.embedding_scale > 0.0f, "embedding scale must be positive");
+    require(std::isfinite(c.query_scale) && c.query_scale >= 0.0, "query scale must not be negative");
+    require(std::isfinite(c.final_logit_softcap) && c.final_logit_softcap >= 0.0,
+            "final logit soft-cap must not be negative");
 }
 
 std::vector<double> llama3_freq_factors(int64_t n_rot, double base, double factor, double low_freq_factor,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,16 +17,25 @@ enum class Architecture {
     Mistral,  // llama plus an optional sliding attention window
     Qwen2,    // llama with Q/K/V biases and NEOX rope
     BitNet,   // BitNet b1.58: sub-norms before the output projections, ternary weights
+    Qwen3,    // qwen2 without Q/K/V biases, with an RMSNorm over each query and key head
+    Phi3,     // llama with fused QKV and gate/up matrices, partial rotary, optional LongRoPE
+    Gemma3,   // scaled embeddings, norms after attention and feed-forward, Q/K norms, GeGLU,
+              // sliding-window layers (their own RoPE base) between global ones
 };
 
-enum class FfnActivation { SiLU, ReLU2 };
+enum class FfnActivation { SiLU, ReLU2, GeluTanh };
 
 // Rotary embedding: angle_i(pos) = pos * freq_scale * base^(-2i / n_rot) / freq_factor_i.
 struct RopeConfig {
     int64_t n_rot = 0;  // leading elements of each head that rotate
     double base = 10000.0;
     double freq_scale = 1.0;                // linear scaling: 1 / factor
-    std::vector<double> freq_factors;       // per pair (llama3 scaling); empty = all 1
+    std::vector<double> freq_factors;       // per pair (llama3 scaling, LongRoPE's short factors); empty = all 1
+    // LongRoPE (phi3): the factors for contexts longer than original_context, and the factor
+    // that multiplies every cos and sin. Empty and 1 without LongRoPE.
+    std::vector<double> long_freq_factors;
+    int64_t original_context = 0;
+    double attn_factor = 1.0;
     kernels::RopeLayout layout = kernels::RopeLayout::Neox;
 };
 
@@ -44,9 +54,23 @@ struct ModelConfig {
     RopeConfig rope;
     FfnActivation ffn_activation = FfnActivation::SiLU;
     int64_t sliding_window = 0;  // 0: every earlier position is visible
+    // Per layer, whether it attends through the sliding window (gemma3's local layers); empty:
+    // every layer does when sliding_window > 0.
+    std::vector<uint8_t> sliding_layers;
+    std::optional<RopeConfig> rope_sliding;  // the sliding layers' RoPE when it differs (gemma3)
+    float embedding_scale = 1.0f;            // token embeddings multiplied by it (gemma: sqrt(n_embd))
+    double query_scale = 0.0;                // attention scores' scale; 0: 1 / sqrt(head_dim)
+    double final_logit_softcap = 0.0;        // logits = cap * tanh(logits / cap); 0: none
+    // Added to every norm weight on load: gemma's RMSNorm multiplies by (1 + weight) in Hugging
+    // Face checkpoints, while llama.cpp's converter writes the sum.
+    float norm_weight_shift = 0.0f;
 
     int64_t q_width() const { return n_head * head_dim; }
     int64_t kv_width() const { return n_head_kv * head_dim; }
+    bool is_sliding(int64_t layer) const {
+        return sliding_window > 0 && (sliding_layers.empty() || sliding_layers[static_cast<size_t>(layer)] != 0);
+    }
+    const RopeConfig& rope_of(int64_t layer) const { return rope_sliding && is_sliding(layer) ? *rope_sliding : rope; }
 };
 
 // Throws std::invalid_argument naming the first inconsistent or unsupported value.
@@ -72,6 +96,10 @@ inline constexpr ArchitectureName kArchitectureNames[] = {
     {"bitnet", Architecture::BitNet, FfnActivation::SiLU},
     {"bitnet-b1.58", Architecture::BitNet, FfnActivation::ReLU2},
     {"bitnet-25", Architecture::BitNet, FfnActivation::ReLU2},
+    {"qwen3", Architecture::Qwen3, FfnActivation::SiLU},
+    {"phi3", Architecture::Phi3, FfnActivation::SiLU},
+    {"gemma3", Architecture::Gemma3, FfnActivation::GeluTanh},       // GGUF
+    {"gemma3_text", Architecture::Gemma3, FfnActivation::GeluTanh},  // Gemma3ForCausalLM's model_type
 };
 // A GGUF key ("silu" or "relu2") that overrides the architecture's activation. llama.cpp has no
 // key for it, and its converter writes BitNet-2B-4T (squared ReLU) under "bitnet" all the same;
@@ -79,14 +107,14 @@ inline constexpr ArchitectureName kArchitectureNames[] = {
 // file still says what the model computes. llama.cpp ignores it.
 inline constexpr std::string_view kFfnActivationKey = "lockstep.ffn_activation";
 
-FfnActivation ffn_activation_from_name(const std::string& name);  // "silu" | "relu2"; std::invalid_argument
+FfnActivation ffn_activation_from_name(const std::string& name);  // "silu" | "relu2" | "gelu_pytorch_tanh"; std::invalid_argument
 std::string_view ffn_activation_name(FfnActivation a);
 FfnActivation gguf_activation(const std::string& architecture_name);  // std::invalid_argument if unknown
 // The safetensors dtypes the engine reads in place (weights keep their type).
 inline constexpr std::string_view kSafetensorsDtypes[] = {"F32", "F16", "BF16"};
 
 Architecture architecture_from_name(const std::string& name);  // std::invalid_argument if unknown
-std::string architecture_label(Architecture a);                 // "llama", "mistral", "qwen2", "bitnet"
+std::string architecture_label(Architecture a);                 // "llama", "mistral", "qwen2", "bitnet", ...
 
 // Per-pair frequency factors of Llama 3 rope scaling (transformers' "llama3" rope type):
 // low frequencies are divided by `factor`, high ones kept, the band between interpolated.

@@ -20,6 +20,14 @@ void add_in_place(float* x, const float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
+void scale_in_place(float* x, float a, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] *= a;
+}
+
+void soft_cap(float* x, float cap, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
+}
+
 void add_bias(float* rows, const std::vector<float>& bias, int64_t n_rows) {
     if (bias.empty()) return;
     const auto width = static_cast<int64_t>(bias.size());
@@ -31,8 +39,11 @@ void add_bias(float* rows, const std::vector<float>& bias, int64_t n_rows) {
 Session::Session(std::shared_ptr<const Model> model, int64_t n_ctx)
     : model_(std::move(model)),
       n_ctx_(n_ctx > 0 ? n_ctx : model_->config().n_ctx_train),
-      cache_(model_->config().n_layer, model_->config().kv_width()),
-      rope_(model_->config().rope) {}
+      cache_(model_->config().n_layer, model_->config().kv_width()) {
+    const ModelConfig& c = model_->config();
+    angles_.push_back({RopeAngles(c.rope, n_ctx_), {}, {}, {}, {}});
+    if (c.rope_sliding) angles_.push_back({RopeAngles(*c.rope_sliding, n_ctx_), {}, {}, {}, {}});
+}
 
 EvalResult Session::eval(std::span<const int32_t> ids, const EvalOptions& options) {
     const ModelConfig& c = model_->config();
@@ -74,11 +85,13 @@ void Session::ensure_workspace(int64_t n) {
     fit(proj_, n * c.n_embd);
     fit(gate_, n * c.n_ff);
     fit(up_, n * c.n_ff);
-    fit(rope_cos_, n * rope_.pairs());
-    fit(rope_sin_, n * rope_.pairs());
-    if (model_->fault() == Fault::KvPositionOffByOne) {
-        fit(key_cos_, n * rope_.pairs());
-        fit(key_sin_, n * rope_.pairs());
+    for (TokenAngles& a : angles_) {
+        fit(a.cos, n * a.table.pairs());
+        fit(a.sin, n * a.table.pairs());
+        if (model_->fault() == Fault::KvPositionOffByOne) {
+            fit(a.key_cos, n * a.table.pairs());
+            fit(a.key_sin, n * a.table.pairs());
+        }
     }
     scores_.resize(static_cast<size_t>(model_->pool().size()));
     for (auto& s : scores_) fit(s, n_past_ + n);
@@ -110,11 +123,9 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
     // Runs fn(t) for each token, in parallel when there are several.
     auto per_token = [&](auto fn) { pool.run(n, [&](int64_t t, int) { fn(t); }); };
 
-    // x [n, E]: the residual stream.
+    // x [n, E]: the residual stream (gemma scales the embeddings by sqrt(E)).
     embed_tokens(w.token_embd, ids, x_.data());
-    // cos/sin [n, n_rot/2] for the new positions.
-    for (int64_t t = 0; t < n; ++t)
-        rope_.compute(p0 + t, rope_cos_.data() + t * rope_.pairs(), rope_sin_.data() + t * rope_.pairs());
+    if (c.embedding_scale != 1.0f) scale_in_place(x_.data(), c.embedding_scale, n * E);
 
     // The injectable faults (faults.h); with Fault::None these are the model's own values.
     const Fault fault = model_->fault();
@@ -123,17 +134,22 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         : c.rope.layout == kernels::RopeLayout::Neox ? kernels::RopeLayout::Interleaved
                                                       : kernels::RopeLayout::Neox;
     const float rms_eps = fault == Fault::RmsEpsX100 ? 100.0f * c.rms_eps : c.rms_eps;
-    const bool relu2 = c.ffn_activation == FfnActivation::ReLU2 && fault != Fault::SiluForRelu2;
-    const float attention_scale =
-        fault == Fault::AttentionScaleWrong ? 1.0f / static_cast<float>(hd) : 1.0f / std::sqrt(static_cast<float>(hd));
-    // Keys rotate with the queries' angles, or one position later under the fault.
-    const float* key_cos = rope_cos_.data();
-    const float* key_sin = rope_sin_.data();
-    if (fault == Fault::KvPositionOffByOne) {
-        for (int64_t t = 0; t < n; ++t)
-            rope_.compute(p0 + t + 1, key_cos_.data() + t * rope_.pairs(), key_sin_.data() + t * rope_.pairs());
-        key_cos = key_cos_.data();
-        key_sin = key_sin_.data();
+    const FfnActivation activation =
+        fault == Fault::SiluForRelu2 && c.ffn_activation == FfnActivation::ReLU2 ? FfnActivation::SiLU : c.ffn_activation;
+    // 1 / sqrt(head_dim) unless the model says otherwise (gemma); the fault squares it (1 / head_dim).
+    const float query_scale =
+        c.query_scale > 0.0 ? static_cast<float>(c.query_scale) : 1.0f / std::sqrt(static_cast<float>(hd));
+    const float attention_scale = fault != Fault::AttentionScaleWrong ? query_scale
+                                  : c.query_scale > 0.0             ? query_scale * query_scale
+                                                                    : 1.0f / static_cast<float>(hd);
+    // cos/sin [n, n_rot/2] for the new positions; keys rotate with the queries' angles, or one
+    // position later under the fault.
+    for (TokenAngles& a : angles_) {
+        const int64_t pairs = a.table.pairs();
+        for (int64_t t = 0; t < n; ++t) a.table.compute(p0 + t, a.cos.data() + t * pairs, a.sin.data() + t * pairs);
+        if (fault == Fault::KvPositionOffByOne)
+            for (int64_t t = 0; t < n; ++t)
+                a.table.compute(p0 + t + 1, a.key_cos.data() + t * pairs, a.key_sin.data() + t * pairs);
     }
     const int64_t group = c.n_head / c.n_head_kv;
     const kernels::ActivationRounding rounding = model_->activation_rounding();
@@ -152,24 +168,40 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         add_bias(k_.data(), L.bk, n);
         add_bias(v_.data(), L.bv, n);
 
-        // Rotate q and k heads by their position; append k, v to the cache.
+        // Normalize each q and k head on its own (qwen3, gemma3), rotate them by their position
+        // (with the sliding layers' angles on those layers); append k, v to the cache.
+        const bool sliding = c.is_sliding(l);
+        const TokenAngles& angles = angles_[sliding && c.rope_sliding ? 1 : 0];
+        const int64_t pairs = angles.table.pairs();
+        const float* key_cos = fault == Fault::KvPositionOffByOne ? angles.key_cos.data() : angles.cos.data();
+        const float* key_sin = fault == Fault::KvPositionOffByOne ? angles.key_sin.data() : angles.sin.data();
         per_token([&](int64_t t) {
-            const float* cos = rope_cos_.data() + t * rope_.pairs();
-            const float* sin = rope_sin_.data() + t * rope_.pairs();
+            if (!L.attn_q_norm.empty()) {
+                for (int64_t head = 0; head < c.n_head; ++head) {
+                    float* q_head = q_.data() + t * qw + head * hd;
+                    k.rms_norm(q_head, L.attn_q_norm.data(), rms_eps, q_head, hd);
+                }
+                for (int64_t head = 0; head < c.n_head_kv; ++head) {
+                    float* k_head = k_.data() + t * kvw + head * hd;
+                    k.rms_norm(k_head, L.attn_k_norm.data(), rms_eps, k_head, hd);
+                }
+            }
+            const float* cos = angles.cos.data() + t * pairs;
+            const float* sin = angles.sin.data() + t * pairs;
             for (int64_t head = 0; head < c.n_head; ++head) k.rope(q_.data() + t * qw + head * hd, cos, sin, c.rope.n_rot, rope_layout);
             for (int64_t head = 0; head < c.n_head_kv; ++head)
-                k.rope(k_.data() + t * kvw + head * hd, key_cos + t * rope_.pairs(), key_sin + t * rope_.pairs(),
-                       c.rope.n_rot, rope_layout);
+                k.rope(k_.data() + t * kvw + head * hd, key_cos + t * pairs, key_sin + t * pairs, c.rope.n_rot, rope_layout);
             std::memcpy(cache_.key(l, p0 + t), k_.data() + t * kvw, sizeof(float) * kvw);
             std::memcpy(cache_.value(l, p0 + t), v_.data() + t * kvw, sizeof(float) * kvw);
         });
 
         // attn [n, qw]: causal attention of each query head over the cached positions of its
-        // key/value head (grouped-query attention shares one kv head among `group` heads).
+        // key/value head (grouped-query attention shares one kv head among `group` heads), the
+        // last sliding_window of them on a sliding layer.
         pool.run(n * c.n_head, [&](int64_t task, int thread) {
             const int64_t t = task / c.n_head, head = task % c.n_head, kv_head = head / group;
             const int64_t pos = p0 + t;
-            const int64_t first = c.sliding_window > 0 ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+            const int64_t first = sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
             const int64_t count = pos - first + 1;
             const float* query = q_.data() + t * qw + head * hd;
             float* scores = scores_[static_cast<size_t>(thread)].data();
@@ -190,6 +222,10 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         kernels::matmul(k, pool, attn_.data(), n, out_proj, matmul_scratch_, rounding);
         add_bias(proj_.data(), L.bo, n);
         capture(CapturePoint::AttnOut, l, proj_.data());
+        if (!L.attn_post_norm.empty())  // gemma3: normalize what joins the residual stream
+            per_token([&](int64_t t) {
+                k.rms_norm(proj_.data() + t * E, L.attn_post_norm.data(), rms_eps, proj_.data() + t * E, E);
+            });
         add_in_place(x_.data(), proj_.data(), n * E);
         capture(CapturePoint::FfnInp, l, x_.data());
 
@@ -200,14 +236,23 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
         kernels::matmul(k, pool, h_.data(), n, gate_up, matmul_scratch_, rounding);
         per_token([&](int64_t t) {
             float* out = h_.data() + t * F;
-            if (relu2) k.relu2_mul(gate_.data() + t * F, up_.data() + t * F, out, F);
-            else k.silu_mul(gate_.data() + t * F, up_.data() + t * F, out, F);
+            const float* gate = gate_.data() + t * F;
+            const float* up = up_.data() + t * F;
+            switch (activation) {
+                case FfnActivation::SiLU: k.silu_mul(gate, up, out, F); break;
+                case FfnActivation::ReLU2: k.relu2_mul(gate, up, out, F); break;
+                case FfnActivation::GeluTanh: k.gelu_tanh_mul(gate, up, out, F); break;
+            }
             if (!L.ffn_sub_norm.empty()) k.rms_norm(out, L.ffn_sub_norm.data(), rms_eps, out, F);  // BitNet
         });
         // proj [n, E] = h @ w_down
         const MatmulOutput down[] = {{&L.w_down, proj_.data()}};
         kernels::matmul(k, pool, h_.data(), n, down, matmul_scratch_, rounding);
         capture(CapturePoint::FfnOut, l, proj_.data());
+        if (!L.ffn_post_norm.empty())  // gemma3
+            per_token([&](int64_t t) {
+                k.rms_norm(proj_.data() + t * E, L.ffn_post_norm.data(), rms_eps, proj_.data() + t * E, E);
+            });
         add_in_place(x_.data(), proj_.data(), n * E);
         capture(CapturePoint::LOut, l, x_.data());
     }
@@ -221,6 +266,8 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
     result.logits = std::make_shared<std::vector<float>>(static_cast<size_t>(result.rows * c.n_vocab));
     const MatmulOutput head[] = {{&w.output, result.logits->data()}};
     kernels::matmul(k, pool, h_.data(), result.rows, head, matmul_scratch_, rounding);
+    if (c.final_logit_softcap > 0.0)  // gemma: logits = cap * tanh(logits / cap)
+        soft_cap(result.logits->data(), static_cast<float>(c.final_logit_softcap), result.rows * c.n_vocab);
 }
 
 }  // namespace lockstep::model

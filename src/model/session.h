@@ -60,10 +60,16 @@ private:
     int64_t n_ctx_;
     int64_t n_past_ = 0;
     KVCache cache_;
-    RopeAngles rope_;
+    // The rotation angles of the tokens in flight, [n_tokens, n_rot/2] each, per RoPE
+    // configuration: the global layers' and, when theirs differs (gemma3), the sliding-window
+    // layers'. The keys' own angles: only the kv-position-off-by-one fault needs them.
+    struct TokenAngles {
+        RopeAngles table;
+        std::vector<float> cos, sin, key_cos, key_sin;
+    };
+    std::vector<TokenAngles> angles_;
     // Activations of the tokens in flight, [n_tokens, width] each.
-    std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_, rope_cos_, rope_sin_;
-    std::vector<float> key_cos_, key_sin_;  // the keys' own angles: only the kv-position-off-by-one fault needs them
+    std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_;
     std::vector<std::vector<float>> scores_;  // per thread, attention scores over positions
     std::vector<uint8_t> matmul_scratch_;
 };

@@ -20,7 +20,8 @@ std::string shape_text(const std::vector<int64_t>& ne) {
 
 class Binder {
 public:
-    Binder(const TensorSet& tensors, const std::string& path) : tensors_(tensors), path_(path) {}
+    Binder(const TensorSet& tensors, const std::string& path, float norm_shift)
+        : tensors_(tensors), path_(path), norm_shift_(norm_shift) {}
 
     const TensorRef* find(const std::string& name) const { return tensors_.find(name); }
 
@@ -75,6 +76,12 @@ public:
         const TensorRef& t = require(name);
         return to_floats(name, t, n);
     }
+    // A norm's weights, plus the config's norm_weight_shift (gemma's 1 + weight).
+    std::vector<float> norm(const std::string& name, int64_t n) {
+        std::vector<float> w = vector(name, n);
+        for (float& x : w) x += norm_shift_;
+        return w;
+    }
     std::vector<float> optional_vector(const std::string& name, int64_t n) {
         const TensorRef* t = find(name);
         return t ? to_floats(name, *t, n) : std::vector<float>{};
@@ -111,26 +118,42 @@ private:
 
     const TensorSet& tensors_;
     std::string path_;
+    float norm_shift_;
     std::map<std::string, int64_t> type_counts_;
 };
+
+// Rows [first, first + count) of w: a view, since rows are stored one after the other.
+kernels::WeightMatrix row_slice(const kernels::WeightMatrix& w, int64_t first, int64_t count) {
+    kernels::WeightMatrix slice = w;
+    slice.data = w.data + static_cast<uint64_t>(first) * w.row_bytes;
+    slice.rows = count;
+    return slice;
+}
 
 }  // namespace
 
 ModelWeights bind_weights(const ModelConfig& c, const TensorSet& tensors, const std::string& path) {
-    Binder b(tensors, path);
+    Binder b(tensors, path, c.norm_weight_shift);
     ModelWeights w;
     w.token_embd = b.matrix("token_embd.weight", c.n_vocab, c.n_embd);
-    w.output_norm = b.vector("output_norm.weight", c.n_embd);
+    w.output_norm = b.norm("output_norm.weight", c.n_embd);
     w.tied_embeddings = b.find("output.weight") == nullptr;
     w.output = w.tied_embeddings ? w.token_embd : b.matrix("output.weight", c.n_vocab, c.n_embd);
     const bool bitnet = c.architecture == Architecture::BitNet;
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
         LayerWeights l;
-        l.attn_norm = b.vector(p + "attn_norm.weight", c.n_embd);
-        l.wq = b.matrix(p + "attn_q.weight", c.q_width(), c.n_embd);
-        l.wk = b.matrix(p + "attn_k.weight", c.kv_width(), c.n_embd);
-        l.wv = b.matrix(p + "attn_v.weight", c.kv_width(), c.n_embd);
+        l.attn_norm = b.norm(p + "attn_norm.weight", c.n_embd);
+        if (b.find(p + "attn_qkv.weight")) {  // phi3: [q_width + 2 kv_width, n_embd], Q rows, then K, then V
+            const auto qkv = b.matrix(p + "attn_qkv.weight", c.q_width() + 2 * c.kv_width(), c.n_embd);
+            l.wq = row_slice(qkv, 0, c.q_width());
+            l.wk = row_slice(qkv, c.q_width(), c.kv_width());
+            l.wv = row_slice(qkv, c.q_width() + c.kv_width(), c.kv_width());
+        } else {
+            l.wq = b.matrix(p + "attn_q.weight", c.q_width(), c.n_embd);
+            l.wk = b.matrix(p + "attn_k.weight", c.kv_width(), c.n_embd);
+            l.wv = b.matrix(p + "attn_v.weight", c.kv_width(), c.n_embd);
+        }
         l.wo = b.matrix(p + "attn_output.weight", c.n_embd, c.q_width());
         if (c.architecture == Architecture::Qwen2) {  // Q/K/V biases are part of qwen2
             l.bq = b.vector(p + "attn_q.bias", c.q_width());
@@ -142,9 +165,23 @@ ModelWeights bind_weights(const ModelConfig& c, const TensorSet& tensors, const 
             l.bv = b.optional_vector(p + "attn_v.bias", c.kv_width());
         }
         l.bo = b.optional_vector(p + "attn_output.bias", c.n_embd);
-        l.ffn_norm = b.vector(p + "ffn_norm.weight", c.n_embd);
-        l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
-        l.w_up = b.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);
+        if (c.architecture == Architecture::Qwen3 || c.architecture == Architecture::Gemma3) {
+            l.attn_q_norm = b.norm(p + "attn_q_norm.weight", c.head_dim);
+            l.attn_k_norm = b.norm(p + "attn_k_norm.weight", c.head_dim);
+        }
+        if (c.architecture == Architecture::Gemma3) {
+            l.attn_post_norm = b.norm(p + "post_attention_norm.weight", c.n_embd);
+            l.ffn_post_norm = b.norm(p + "post_ffw_norm.weight", c.n_embd);
+        }
+        l.ffn_norm = b.norm(p + "ffn_norm.weight", c.n_embd);
+        if (c.architecture == Architecture::Phi3) {  // ffn_up [2 n_ff, n_embd]: gate rows, then up rows
+            const auto gate_up = b.matrix(p + "ffn_up.weight", 2 * c.n_ff, c.n_embd);
+            l.w_gate = row_slice(gate_up, 0, c.n_ff);
+            l.w_up = row_slice(gate_up, c.n_ff, c.n_ff);
+        } else {
+            l.w_gate = b.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
+            l.w_up = b.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);
+        }
         l.w_down = b.matrix(p + "ffn_down.weight", c.n_embd, c.n_ff);
         if (bitnet) {
             l.attn_sub_norm = b.vector(p + "attn_sub_norm.weight", c.q_width());

@@ -19,6 +19,8 @@ struct LayerWeights {
     std::vector<float> attn_norm;             // [n_embd]
     kernels::WeightMatrix wq, wk, wv, wo;     // [q_width, n_embd], [kv_width, n_embd] x2, [n_embd, q_width]
     std::vector<float> bq, bk, bv, bo;        // biases, empty when absent (qwen2 has Q/K/V ones)
+    std::vector<float> attn_q_norm, attn_k_norm;  // [head_dim], shared by every head; qwen3, gemma3
+    std::vector<float> attn_post_norm, ffn_post_norm;  // [n_embd] each, gemma3 only
     std::vector<float> attn_sub_norm;         // [q_width], BitNet only
     std::vector<float> ffn_norm;              // [n_embd]
     kernels::WeightMatrix w_gate, w_up, w_down;  // [n_ff, n_embd] x2, [n_embd, n_ff]

@@ -17,6 +17,10 @@ ffn_out        feed-forward after the down projection      ``ffn_out-N``        
 l_out          residual stream after the layer             ``l_out-N``           decoder layer output
 =============  ==========================================  ====================  ==============================
 
+Gemma 3 normalizes attention's output before the residual add and the feed-forward's after
+the down projection; ``attn_out`` and ``ffn_out`` are the values before those norms, ``ffn_inp``
+and ``ffn_norm`` its pre_feedforward_layernorm's input and output.
+
 A backend that can also *anchor* (``capture_anchored``) computes each layer from another
 backend's residual stream instead of its own: its ``l_out`` of layer N-1 (the input of layer N)
 and its ``ffn_inp`` (the feed-forward's input) are replaced by the given values as its graph

@@ -135,15 +135,17 @@ class HFBackend(_core.Backend, Generates):
 
         handles = []
         for i, layer in enumerate(layers):
+            # The feed-forward's norm; gemma's post_attention_layernorm normalizes attention's output.
+            ffn_norm = getattr(layer, "pre_feedforward_layernorm", None)
+            if ffn_norm is None:
+                ffn_norm = layer.post_attention_layernorm
             # Input anchors first, so that the capturing pre-hook sees the replaced input.
             if "l_out" in anchors and i > 0:
                 handles.append(layer.register_forward_pre_hook(replace_input(anchors["l_out"][i - 1]), with_kwargs=True))
             if "ffn_inp" in anchors:
-                handles.append(layer.post_attention_layernorm.register_forward_pre_hook(
-                    replace_input(anchors["ffn_inp"][i]), with_kwargs=True))
+                handles.append(ffn_norm.register_forward_pre_hook(replace_input(anchors["ffn_inp"][i]), with_kwargs=True))
             modules = {"attn_norm": (layer.input_layernorm, False), "attn_out": (layer.self_attn, False),
-                       "ffn_inp": (layer.post_attention_layernorm, True),
-                       "ffn_norm": (layer.post_attention_layernorm, False), "ffn_out": (layer.mlp, False),
+                       "ffn_inp": (ffn_norm, True), "ffn_norm": (ffn_norm, False), "ffn_out": (layer.mlp, False),
                        "l_out": (layer, False)}
             for point in points:
                 module, from_input = modules[point]

@@ -23,7 +23,8 @@ from lockstep.backends.capture import CAPTURE_POINTS, check_points
 _GGML_TYPE_F32 = 0
 # Capture points whose tensor an architecture's graph names otherwise: src/models/bitnet.cpp names
 # the down projection "ffn_down" and adds it to the residual stream without an "ffn_out".
-GRAPH_NAMES = {"bitnet": {"ffn_out": "ffn_down"}}
+# src/models/gemma3.cpp names the residual stream after attention "sa_out".
+GRAPH_NAMES = {"bitnet": {"ffn_out": "ffn_down"}, "gemma3": {"ffn_inp": "sa_out"}}
 _GGML_MAX_DIMS = 4
 
 

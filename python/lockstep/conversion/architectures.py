@@ -7,7 +7,7 @@ Facts taken from llama.cpp (convert_hf_to_gguf.py, src/llama-model.cpp, src/mode
 - llama uses "normal" RoPE, which rotates adjacent pairs (x[2i], x[2i+1]), while Hugging Face
   checkpoints rotate the two halves of each head (x[i], x[i + d/2]). The converter therefore
   reorders the rows of Q and K (weights and biases) head by head; qwen2 and bitnet use NEOX
-  RoPE, the Hugging Face order, and are written unchanged.
+  RoPE, the Hugging Face order, and are written unchanged (so are qwen3, phi3 and gemma3).
 - llama.cpp's bitnet graph reads logits through token_embd (no output tensor), gates the FFN
   with SiLU, and has no key for the activation; BitNet-2B-4T's squared ReLU is bitnet.cpp's
   "bitnet-b1.58" architecture, so that is the name written for hidden_act "relu2" by default.
@@ -19,6 +19,7 @@ Facts taken from llama.cpp (convert_hf_to_gguf.py, src/llama-model.cpp, src/mode
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,8 @@ class Architecture:
     writes_vocab_and_rope_dims: bool  # llama.cpp writes vocab_size and rope.dimension_count for llama only
     # Written under lockstep.ffn_activation when the name means another activation (relu2 as "bitnet").
     ffn_activation_key: str | None = None
+    # Added to every "*norm.weight" on the way to the file: gemma's RMSNorm multiplies by (1 + weight).
+    norm_shift: float = 0.0
 
 
 _LLAMA = dict(name="llama", tensor_names=gguf.MODEL_ARCH.LLAMA, interleave_rope=True, ternary=False,
@@ -64,11 +67,20 @@ _BY_CLASS: dict[str, dict[str, Any]] = {
     "MistralForCausalLM": _LLAMA,
     "Qwen2ForCausalLM": dict(name="qwen2", tensor_names=gguf.MODEL_ARCH.QWEN2, interleave_rope=False, ternary=False,
                              writes_vocab_and_rope_dims=False),
+    # Qwen3Model in llama.cpp's converter: qwen2's keys, plus the per-head attn_q_norm / attn_k_norm.
+    "Qwen3ForCausalLM": dict(name="qwen3", tensor_names=gguf.MODEL_ARCH.QWEN3, interleave_rope=False, ternary=False,
+                             writes_vocab_and_rope_dims=False),
+    # Phi3MiniModel: fused attn_qkv and ffn_up (gate rows, then up rows), keys of its own (phi3_hyperparameters).
+    "Phi3ForCausalLM": dict(name="phi3", tensor_names=gguf.MODEL_ARCH.PHI3, interleave_rope=False, ternary=False,
+                            writes_vocab_and_rope_dims=False),
+    # Gemma3Model: norms written as 1 + weight, keys of its own (_write_gemma3_hyperparameters).
+    "Gemma3ForCausalLM": dict(name="gemma3", tensor_names=gguf.MODEL_ARCH.GEMMA3, interleave_rope=False, ternary=False,
+                              writes_vocab_and_rope_dims=False, norm_shift=1.0),
     "BitNetForCausalLM": dict(name="bitnet", tensor_names=gguf.MODEL_ARCH.BITNET, interleave_rope=False,
                               ternary=True, writes_vocab_and_rope_dims=False),
 }
 _CLASS_BY_MODEL_TYPE = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
-                        "qwen2": "Qwen2ForCausalLM", "bitnet": "BitNetForCausalLM"}
+                        "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "phi3": "Phi3ForCausalLM", "gemma3_text": "Gemma3ForCausalLM", "bitnet": "BitNetForCausalLM"}
 # The GGUF names a BitNet checkpoint can be written under, by hidden_act; the first is the default.
 _BITNET_NAMES_BY_ACTIVATION = {"silu": ("bitnet",), "relu2": ("bitnet-b1.58", "bitnet")}
 
@@ -101,6 +113,12 @@ def resolve(config: dict[str, Any], gguf_arch: str | None = None) -> Architectur
         if config.get("quantization_config"):
             raise ConvertError("packed (quantization_config) BitNet checkpoints are not supported; "
                                "convert a checkpoint with float weights")
+    elif hf_class == "Gemma3ForCausalLM":
+        gelu = config.get("hidden_activation") or config.get("hidden_act") or "gelu_pytorch_tanh"
+        if gelu != "gelu_pytorch_tanh":
+            raise ConvertError(f"Gemma3 with hidden_activation {gelu!r}: llama.cpp's graph uses tanh GELU")
+        if config.get("attn_logit_softcapping") is not None:
+            raise ConvertError("Gemma3 with attn_logit_softcapping: llama.cpp's converter refuses it")
     elif activation != "silu":
         raise ConvertError(f"{hf_class} with hidden_act {activation!r}: llama.cpp's graph uses SiLU")
     if gguf_arch is not None and gguf_arch not in names:
@@ -134,7 +152,8 @@ class Shape:
     def of(cls, config: dict[str, Any]) -> Shape:
         n_head = _config_int(config, "num_attention_heads")
         n_embd = _config_int(config, "hidden_size")
-        head_dim = config.get("head_dim") or n_embd // n_head
+        default_head_dim = 256 if config.get("model_type") == "gemma3_text" else n_embd // n_head  # transformers'
+        head_dim = config.get("head_dim") or default_head_dim
         n_head_kv = config.get("num_key_value_heads") or n_head
         if not isinstance(head_dim, int) or head_dim % 2 or not isinstance(n_head_kv, int) or n_head % n_head_kv:
             raise ConvertError(f"config.json: inconsistent heads (head_dim {head_dim!r}, "
@@ -198,8 +217,10 @@ def rope_metadata(config: dict[str, Any]) -> dict[str, Any]:
     if "rope_theta" not in parameters and "rope_theta" in config:
         parameters["rope_theta"] = config["rope_theta"]
     parameters.setdefault("rope_type", parameters.get("type", "default"))
-    if parameters["rope_type"] not in ("default", "linear", "yarn", "llama3"):
-        raise ConvertError(f"RoPE scaling {parameters['rope_type']!r} is not supported (linear, yarn, llama3)")
+    if parameters["rope_type"] == "su":
+        parameters["rope_type"] = "longrope"
+    if parameters["rope_type"] not in ("default", "linear", "yarn", "llama3", "longrope"):
+        raise ConvertError(f"RoPE scaling {parameters['rope_type']!r} is not supported (linear, yarn, llama3, longrope)")
     return parameters
 
 
@@ -225,9 +246,92 @@ def llama3_rope_factors(parameters: dict[str, Any], head_dim: int) -> np.ndarray
     return divisors.astype(np.float32)
 
 
+def phi3_rope_dims(config: dict[str, Any], shape: Shape) -> int:
+    """Phi3MiniModel's rope.dimension_count: the rotated share of n_embd / n_head."""
+    partial = config.get("partial_rotary_factor") or rope_metadata(config).get("partial_rotary_factor") or 1.0
+    return int(float(partial) * shape.n_embd) // shape.n_head
+
+
+def original_context(config: dict[str, Any]) -> int:
+    value = config.get("original_max_position_embeddings") or rope_metadata(config).get("original_max_position_embeddings")
+    if not isinstance(value, int) or value <= 0:
+        raise ConvertError("config.json: phi3 needs original_max_position_embeddings")
+    return value
+
+
+def longrope_factors(config: dict[str, Any], shape: Shape) -> tuple[np.ndarray, np.ndarray] | None:
+    """(long, short) LongRoPE factors, written as rope_factors_long / rope_factors_short; None without LongRoPE."""
+    rope = rope_metadata(config)
+    if rope["rope_type"] != "longrope":
+        return None
+    long, short = rope.get("long_factor"), rope.get("short_factor")
+    pairs = phi3_rope_dims(config, shape) // 2
+    if not isinstance(long, list) or not isinstance(short, list) or len(long) != pairs or len(short) != pairs:
+        raise ConvertError(f"config.json: LongRoPE needs long_factor and short_factor of {pairs} values each")
+    return np.asarray(long, np.float32), np.asarray(short, np.float32)
+
+
+def _write_phi3_hyperparameters(writer: gguf.GGUFWriter, config: dict[str, Any], shape: Shape) -> None:
+    """Phi3MiniModel.set_gguf_parameters and its LongRoPE attention factor."""
+    original = original_context(config)
+    writer.add_context_length(_config_int(config, "max_position_embeddings"))
+    writer.add_rope_scaling_orig_ctx_len(original)
+    writer.add_embedding_length(shape.n_embd)
+    writer.add_feed_forward_length(_config_int(config, "intermediate_size"))
+    writer.add_block_count(shape.n_layers)
+    writer.add_head_count(shape.n_head)
+    writer.add_head_count_kv(shape.n_head_kv)
+    writer.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-5)))
+    writer.add_rope_dimension_count(phi3_rope_dims(config, shape))
+    writer.add_rope_freq_base(float(rope_metadata(config).get("rope_theta", 10000.0)))
+    writer.add_sliding_window(int(config.get("sliding_window") or 0))  # 0 marks Phi-4, says llama.cpp
+    if longrope_factors(config, shape) is not None:
+        scale = _config_int(config, "max_position_embeddings") / original
+        writer.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(original)) if scale > 1 else 1.0)
+
+
+def gemma3_global_rope(config: dict[str, Any]) -> dict[str, Any]:
+    """The global layers' RoPE: transformers 5 nests it under rope_parameters.full_attention."""
+    parameters = config.get("rope_parameters")
+    if isinstance(parameters, dict) and isinstance(parameters.get("full_attention"), dict):
+        return rope_metadata({**config, "rope_parameters": parameters["full_attention"]})
+    return rope_metadata(config)
+
+
+def _write_gemma3_hyperparameters(writer: gguf.GGUFWriter, config: dict[str, Any], shape: Shape) -> None:
+    """Gemma3Model.set_gguf_parameters, transformers' defaults for absent keys. llama.cpp fixes the
+    layer pattern (five sliding layers, one global) and the sliding layers' RoPE (base 10000) itself."""
+    writer.add_context_length(int(config.get("max_position_embeddings", 131072)))
+    writer.add_embedding_length(shape.n_embd)
+    writer.add_block_count(shape.n_layers)
+    writer.add_feed_forward_length(_config_int(config, "intermediate_size"))
+    writer.add_head_count(shape.n_head)
+    writer.add_head_count_kv(shape.n_head_kv)
+    writer.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-6)))
+    writer.add_key_length(shape.head_dim)
+    writer.add_value_length(shape.head_dim)
+    rope = gemma3_global_rope(config)
+    writer.add_rope_freq_base(float(rope.get("rope_theta", 1_000_000.0)))
+    if rope["rope_type"] == "linear" and rope.get("factor") is not None:
+        writer.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        writer.add_rope_scaling_factor(float(rope["factor"]))
+    elif rope["rope_type"] != "default":
+        raise ConvertError(f"Gemma3 with {rope['rope_type']!r} RoPE scaling is not supported (linear)")
+    if config.get("final_logit_softcapping"):
+        writer.add_final_logit_softcapping(float(config["final_logit_softcapping"]))
+    if config.get("sliding_window_pattern") != 1:
+        writer.add_sliding_window(int(config.get("sliding_window", 4096)))
+
+
 def write_hyperparameters(writer: gguf.GGUFWriter, architecture: Architecture, config: dict[str, Any],
                           shape: Shape) -> None:
     """The `{arch}.*` keys llama.cpp's converter writes for these architectures."""
+    if architecture.name == "phi3":
+        _write_phi3_hyperparameters(writer, config, shape)
+        return
+    if architecture.name == "gemma3":
+        _write_gemma3_hyperparameters(writer, config, shape)
+        return
     writer.add_block_count(shape.n_layers)
     if isinstance(config.get("max_position_embeddings"), int):
         writer.add_context_length(config["max_position_embeddings"])

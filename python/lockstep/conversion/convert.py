@@ -2,7 +2,8 @@
 
     report = lockstep.conversion.convert.convert("path/to/hf_model", "model.gguf", "q8_0")
 
-Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and BitNetForCausalLM with
+Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
+Phi3ForCausalLM, Gemma3ForCausalLM and BitNetForCausalLM with
 float safetensors weights and a byte-level BPE tokenizer.json. The tensor names, metadata keys
 and tokenizer keys are the ones llama.cpp's own convert_hf_to_gguf.py writes for these
 architectures (lockstep.conversion.* documents each rule and the few deliberate differences).
@@ -29,6 +30,7 @@ from lockstep.conversion.architectures import (
     TensorNamer,
     interleave_rotary_halves,
     llama3_rope_factors,
+    longrope_factors,
     resolve,
     rope_metadata,
     ternarize,
@@ -73,8 +75,11 @@ class _Planned:
     produce: Callable[[], np.ndarray]  # the float32 values to encode
 
 
-def _transform(architecture: Architecture, shape: Shape, kind: gguf.MODEL_TENSOR) -> Callable[[np.ndarray], np.ndarray]:
+def _transform(architecture: Architecture, shape: Shape, kind: gguf.MODEL_TENSOR,
+               hf_name: str) -> Callable[[np.ndarray], np.ndarray]:
     """The change llama.cpp's converter makes to one tensor kind on the way to the file."""
+    if architecture.norm_shift and hf_name.endswith("norm.weight"):
+        return lambda values: values + np.float32(architecture.norm_shift)
     if architecture.interleave_rope and kind == gguf.MODEL_TENSOR.ATTN_Q:
         return lambda values: interleave_rotary_halves(values, shape.n_head)
     if architecture.interleave_rope and kind == gguf.MODEL_TENSOR.ATTN_K:
@@ -92,6 +97,10 @@ def _expected_rows(kind: gguf.MODEL_TENSOR, shape: Shape) -> int | None:
     return None
 
 
+def _constant(values: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: values
+
+
 def _loader(checkpoint: Checkpoint, hf_name: str, transform: Callable[[np.ndarray], np.ndarray]) -> Callable[[], np.ndarray]:
     """Reads and transforms one tensor when the writer asks for it (one tensor in memory at a time)."""
     return lambda: transform(checkpoint.load(hf_name))
@@ -105,6 +114,13 @@ def _plan(checkpoint: Checkpoint, architecture: Architecture, shape: Shape, outp
         name = gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.ROPE_FREQS] + ".weight"
         yield _Planned(TensorRecord(name, "F32", factors.shape), gguf.GGMLQuantizationType.F32, factors.nbytes,
                        lambda: factors)
+
+    longrope = longrope_factors(config, shape) if architecture.name == "phi3" else None
+    if longrope is not None:
+        for kind, values in zip((gguf.MODEL_TENSOR.ROPE_FACTORS_LONG, gguf.MODEL_TENSOR.ROPE_FACTORS_SHORT), longrope):
+            name = gguf.TENSOR_NAMES[kind] + ".weight"
+            yield _Planned(TensorRecord(name, "F32", values.shape), gguf.GGMLQuantizationType.F32, values.nbytes,
+                           _constant(values))
 
     namer = TensorNamer(architecture, shape, bool(config.get("tie_word_embeddings", False)))
     seen_embedding = False
@@ -123,7 +139,7 @@ def _plan(checkpoint: Checkpoint, architecture: Architecture, shape: Shape, outp
         if rows is not None and tensor_shape[0] != rows:
             raise ConvertError(f"{hf_name}: {tensor_shape[0]} rows, expected heads x head_dim = {rows}")
         choice = tensor_types.choose(kind, gguf_name, tensor_shape, output)
-        transform = _transform(architecture, shape, kind)
+        transform = _transform(architecture, shape, kind, hf_name)
         yield _Planned(
             TensorRecord(gguf_name, tensor_types.type_name(choice.ggml_type), tensor_shape, choice.fallback),
             choice.ggml_type,

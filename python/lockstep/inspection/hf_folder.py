@@ -104,7 +104,11 @@ def with_folder_context(info: ModelInfo, folder: Path) -> ModelInfo:
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
     classes = tuple(name for name in config.get("architectures") or () if isinstance(name, str))
     bitnet = bitnet_from_hf_config(config)
-    activation = config.get("hidden_act") if isinstance(config.get("hidden_act"), str) else None
+    # Gemma's config names it hidden_activation.
+    declared = config.get("hidden_act", config.get("hidden_activation"))
+    activation = declared if isinstance(declared, str) else None
+    if activation is None and model_type == "gemma3_text":
+        activation = "gelu_pytorch_tanh"  # Gemma3TextConfig's default
     template = chat_template_from_folder(folder)
     warnings = list(info.warnings)
     if model_type is None:
@@ -118,7 +122,9 @@ def with_folder_context(info: ModelInfo, folder: Path) -> ModelInfo:
         is_bitnet=bitnet is not None,
         bitnet_evidence=bitnet,
         ffn_activation=activation,
-        ffn_activation_source="config.json hidden_act" if activation else None,
+        ffn_activation_source=(None if activation is None else "config.json hidden_act" if "hidden_act" in config
+                               else "config.json hidden_activation" if "hidden_activation" in config
+                               else "Gemma3TextConfig's default hidden_activation"),
         tokenizer=tokenizer_from_folder(folder),
         chat_template=template[0] if template else None,
         chat_template_source=template[1] if template else None,

@@ -52,9 +52,11 @@ LLAMA_CPP_NOT_STANDALONE = frozenset({"clip"})
 LLAMA_CPP_UNSUPPORTED_GGML_TYPES = frozenset({"I2_S"})
 # The feed-forward activation llama.cpp's graph runs, per architecture lockstep converts to, whatever
 # the file says (llama.cpp reads no activation key): build_ffn(..., LLM_FFN_SILU, LLM_FFN_PAR, il) in
-# src/models/llama.cpp, qwen2.cpp and bitnet.cpp of llama-cpp-python 0.3.36. BitNet-2B-4T's squared
+# src/models/llama.cpp, qwen2.cpp and bitnet.cpp of llama-cpp-python 0.3.36 (qwen3.cpp and phi3.cpp
+# SiLU too, gemma3.cpp LLM_FFN_GELU: tanh GELU through ggml's float16 table). BitNet-2B-4T's squared
 # ReLU has no graph there, although llama.cpp's converter writes it as "bitnet".
-LLAMA_CPP_FFN_ACTIVATIONS = {"llama": "silu", "qwen2": "silu", "bitnet": "silu"}
+LLAMA_CPP_FFN_ACTIVATIONS = {"llama": "silu", "qwen2": "silu", "bitnet": "silu", "qwen3": "silu", "phi3": "silu",
+                             "gemma3": "gelu_pytorch_tanh"}
 
 # --- hf: transformers in float32 --------------------------------------------------------------
 # general.architecture values transformers' GGUF loader accepts (GGUF_SUPPORTED_ARCHITECTURES in

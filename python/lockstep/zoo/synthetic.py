@@ -117,6 +117,33 @@ TINY: dict[str, ZooSpec] = {
             description="qwen2: Q/K/V biases, NEOX RoPE (no permutation)",
         ),
         ZooSpec(
+            "qwen3", "Qwen3ForCausalLM", _small(tie_word_embeddings=True), "qwen2", add_bos=False,
+            description="qwen3: an RMSNorm over each query and key head, no Q/K/V biases",
+        ),
+        ZooSpec(
+            # Phi-4-mini's layout: the phi3 architecture with a byte-level BPE vocabulary and three
+            # quarters of each head rotated. Not named "phi3": llama.cpp gives a model whose
+            # general.name says phi-3 SentencePiece's "</s>" token, which this vocabulary lacks.
+            "phi4-mini", "Phi3ForCausalLM",
+            _small(tie_word_embeddings=False, partial_rotary_factor=0.75, original_max_position_embeddings=2048,
+                   sliding_window=None),
+            "smollm", add_bos=False,
+            description="phi3 architecture (Phi-4-mini style): fused QKV and gate/up matrices, partial rotary",
+        ),
+        ZooSpec(
+            "gemma3", "Gemma3ForCausalLM",
+            # Six layers: llama.cpp fixes gemma3's pattern at five sliding-window layers, then a global
+            # one. A window of 4 tokens, so that every test prompt reaches past it; the query scale,
+            # the sliding layers' RoPE base and no final soft-cap are what llama.cpp assumes.
+            _small(num_hidden_layers=6, sliding_window=4, query_pre_attn_scalar=16, final_logit_softcapping=None,
+                   hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
+                   rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                                    "full_attention": {"rope_type": "default", "rope_theta": 1000000.0}}),
+            "smollm", add_bos=True, config_class="Gemma3TextConfig",
+            description="gemma3 (text): scaled embeddings, (1 + w) norms around attention and GeGLU, Q/K norms, "
+                        "sliding-window layers with their own RoPE base",
+        ),
+        ZooSpec(
             "bitnet", "BitNetForCausalLM",
             # Rows must be multiples of 256 for TQ1_0/TQ2_0; llama.cpp's bitnet graph uses SiLU.
             _small(hidden_size=256, head_dim=64, intermediate_size=512, hidden_act="silu", tie_word_embeddings=True),
@@ -299,7 +326,7 @@ def _config(spec: ZooSpec):
     return config
 
 
-def _initial_value(name: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+def _initial_value(name: str, shape: tuple[int, ...], rng: np.random.Generator, gemma: bool = False) -> np.ndarray:
     """Random weights scaled so activations and logits stay O(1) through the tiny network.
 
     Norm weights are near 1 and biases near 0 but random, so a mis-wired norm or bias shows in
@@ -307,7 +334,7 @@ def _initial_value(name: str, shape: tuple[int, ...], rng: np.random.Generator) 
     """
     draw = rng.standard_normal(shape, dtype=np.float32)
     if len(shape) == 1 and name.endswith("norm.weight"):
-        return 1.0 + 0.1 * draw
+        return (0.0 if gemma else 1.0) + 0.1 * draw  # gemma multiplies by 1 + weight
     if len(shape) == 1:
         return 0.1 * draw
     if "embed_tokens" in name:
@@ -337,7 +364,7 @@ def _write_tiny(spec: ZooSpec, out_dir: Path) -> None:
     rng = np.random.default_rng(spec.seed)
     with torch.no_grad():
         for name, parameter in sorted(model.named_parameters(), key=lambda item: item[0]):
-            value = _initial_value(name, tuple(parameter.shape), rng)
+            value = _initial_value(name, tuple(parameter.shape), rng, gemma=spec.model_class.startswith("Gemma"))
             if spec.model_class == "BitNetForCausalLM" and name.rsplit(".", 2)[-2] in _BITNET_PROJECTIONS:
                 value = _already_ternary(value)
             parameter.copy_(torch.from_numpy(value))

@@ -39,6 +39,14 @@ void relu2_mul(const float* gate, const float* up, float* out, int64_t n) {
     }
 }
 
+void gelu_tanh_mul(const float* gate, const float* up, float* out, int64_t n) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = gate[i];
+        out[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[i];
+    }
+}
+
 void rope(float* head, const float* cos, const float* sin, int64_t n_rot, RopeLayout layout) {
     const int64_t half = n_rot / 2;
     for (int64_t i = 0; i < half; ++i) {

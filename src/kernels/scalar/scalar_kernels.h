@@ -39,6 +39,7 @@ void softmax(float* x, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 void relu2_mul(const float* gate, const float* up, float* out, int64_t n);
+void gelu_tanh_mul(const float* gate, const float* up, float* out, int64_t n);
 void rope(float* head, const float* cos, const float* sin, int64_t n_rot, RopeLayout layout);
 
 LogitPairMoments logit_pair_moments(const float* a, const float* b, int64_t n);

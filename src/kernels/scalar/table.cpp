@@ -59,6 +59,7 @@ const KernelTable& scalar_table() {
         t.axpy = axpy;
         t.silu_mul = silu_mul;
         t.relu2_mul = relu2_mul;
+        t.gelu_tanh_mul = gelu_tanh_mul;
         t.rope = rope;
         t.logit_pair_moments = logit_pair_moments;
         t.logit_pair_partition = logit_pair_partition;

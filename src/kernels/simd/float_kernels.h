@@ -180,6 +180,24 @@ void relu2_mul(const float* gate, const float* up, float* out, int64_t n) {
     }
 }
 
+// The scalar reference's formula lane by lane, xsimd::tanh for std::tanh.
+template <class Arch>
+void gelu_tanh_mul(const float* gate, const float* up, float* out, int64_t n) {
+    using B = xsimd::batch<float, Arch>;
+    constexpr int64_t W = B::size;
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+        const B x = B::load_unaligned(gate + i);
+        const B inner = B(kSqrt2OverPi) * (x + B(0.044715f) * x * x * x);
+        (B(0.5f) * x * (B(1.0f) + xsimd::tanh(inner)) * B::load_unaligned(up + i)).store_unaligned(out + i);
+    }
+    for (; i < n; ++i) {
+        const float x = gate[i];
+        out[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[i];
+    }
+}
+
 // Swaps neighbouring lanes: (x0, x1, x2, x3, ...) -> (x1, x0, x3, x2, ...).
 struct SwapPairs {
     static constexpr uint32_t get(uint32_t i, uint32_t) { return i ^ 1u; }

@@ -54,6 +54,7 @@ KernelTable make_table(Isa isa) {
     t.axpy = axpy<FloatArch>;
     t.silu_mul = silu_mul<FloatArch>;
     t.relu2_mul = relu2_mul<FloatArch>;
+    t.gelu_tanh_mul = gelu_tanh_mul<FloatArch>;
     t.rope = rope<FloatArch>;
     t.logit_pair_moments = logit_pair_moments<FloatArch>;
     t.logit_pair_partition = logit_pair_partition<FloatArch>;
