@@ -108,8 +108,6 @@ def _peak_bytes() -> int:
 
 
 def _child(argv: list[str]) -> None:
-    import numpy as np
-
     from lockstep.backends.native import NativeModel
     from lockstep.backends.speed import token_ids
 
@@ -121,7 +119,7 @@ def _child(argv: list[str]) -> None:
     model.reset()
     for i in range(tg):
         model.eval(ids[i:i + 1], last_only=True)
-    info = {key: np.asarray(model.info[key]).item() for key in ("n_layer", "n_head_kv", "head_dim")}
+    info = {key: int(model.info[key]) for key in ("n_layer", "n_head_kv", "head_dim")}
     print(_MARK + json.dumps({"peak_rss_bytes": _peak_bytes(), "baseline_rss_bytes": baseline, "info": info}), flush=True)
 
 
