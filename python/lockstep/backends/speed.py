@@ -111,7 +111,7 @@ class _Native:
     def __init__(self, path: Path, n_threads: int, n_ctx: int):
         self.model = NativeModel(path, n_threads=n_threads, n_ctx=n_ctx)
         self.n_vocab = self.model.n_vocab
-        self.version = f"{self.model.version()} ({self.model.info['isa']})"
+        self.version = self.model.version()
 
     def prefill(self, ids: np.ndarray) -> None:
         self.model.reset()
