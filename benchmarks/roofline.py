@@ -230,7 +230,7 @@ def main() -> int:
                     ["model", "test", "backend", "threads", "t/s", "per token", "achieved /s", "roof", "fraction"],
                     [[r["model"], r["test"], r["backend"], r["threads"], r["tokens_per_s"],
                       _si(r.get("bytes_per_token") or r.get("ops_per_token"), "B" if "bytes_per_token" in r else "op"),
-                      _si(r.get("achieved_bytes_per_s") or r.get("achieved_ops_per_s"), "B" if "bytes_per_token" in r else "op"),
+                      _si(r.get("achieved_bytes_per_s") or r.get("achieved_ops_per_s"), "B/s" if "bytes_per_token" in r else "op/s"),
                       r["roof"], r["fraction"]] for r in results])
     emit_json({"peaks": {str(t): p for t, p in peaks.items()}, "rows": results})
     return 0
