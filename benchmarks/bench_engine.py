@@ -8,9 +8,13 @@ lockstep convert to F16, Q8_0 and Q4_0; several GB, built once into the syntheti
 pp512: 512 prompt tokens evaluated in one batch from an empty context (logits of the last).
 tg128: 128 tokens evaluated one at a time from an empty context, as llama-bench measures.
 
+The measurement itself is lockstep.backends.speed, the same as `lockstep bench`; each model's
+native peak RSS is measured in a fresh process (lockstep.backends.peak_memory) and given as a
+multiple of file + KV cache bytes.
+
 Usage: PYTHONPATH=python python benchmarks/bench_engine.py [--models smollm2,tinyllama-f16,...]
-       [--threads N] [--repeats 3] [--pp 512] [--tg 128]
-Table on stderr, JSON on stdout.
+       [--threads N] [--repeats 3] [--pp 512] [--tg 128] [--no-memory]
+Tables on stderr, JSON on stdout (benchmarks/roofline.py reads it).
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lockstep  # noqa: E402
-from timing import emit_json, interleaved, median, print_table  # noqa: E402
+from lockstep.backends.peak_memory import measure_peak_memory  # noqa: E402
+from lockstep.backends.speed import BACKENDS, measure_speed  # noqa: E402
+from timing import emit_json, print_table  # noqa: E402
 
 TINYLLAMA_TYPES = ("f16", "q8_0", "q4_0")
 MODELS = ("smollm2", *(f"tinyllama-{t}" for t in TINYLLAMA_TYPES))
@@ -49,54 +53,16 @@ def model_path(name: str) -> Path:
     return path
 
 
-class Engines:
-    """Both engines on one file, with the same threads and the same token ids."""
-
-    def __init__(self, path: Path, n_threads: int, n_ctx: int):
-        import llama_cpp
-
-        self.native = lockstep.NativeModel(path, n_threads=n_threads, n_ctx=n_ctx)
-        self.llama = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_batch=512, n_ubatch=512,
-                                     n_threads=n_threads, n_threads_batch=n_threads, n_gpu_layers=0,
-                                     logits_all=False, verbose=False)
-        n_vocab = min(self.native.n_vocab, self.llama.n_vocab())
-        self.ids = np.random.default_rng(0).integers(100, n_vocab, size=n_ctx).astype(np.int32)
-
-    def native_prefill(self, n: int) -> None:
-        self.native.reset()
-        self.native.eval(self.ids[:n], last_only=True)
-
-    def llama_prefill(self, n: int) -> None:
-        self.llama.reset()
-        self.llama.eval(self.ids[:n].tolist())
-
-    def native_decode(self, n: int) -> None:
-        self.native.reset()
-        for token in self.ids[:n]:
-            self.native.eval(token[None], last_only=True)
-
-    def llama_decode(self, n: int) -> None:
-        self.llama.reset()
-        for token in self.ids[:n].tolist():
-            self.llama.eval([token])
-
-
-def bench(name: str, n_threads: int, repeats: int, pp: int, tg: int) -> list[dict[str, object]]:
+def bench(name: str, n_threads: int, repeats: int, pp: int, tg: int, memory: bool) -> tuple[list[dict], dict | None]:
+    """The rows of one model (lockstep.backends.speed, as `lockstep bench`) and its native peak RSS."""
     path = model_path(name)
-    engines = Engines(path, n_threads, n_ctx=max(pp, tg) + 16)
-    rows = []
-    for test, n, native, llama in (
-        (f"pp{pp}", pp, engines.native_prefill, engines.llama_prefill),
-        (f"tg{tg}", tg, engines.native_decode, engines.llama_decode),
-    ):
-        times = interleaved({"native": lambda: native(n), "llama.cpp": lambda: llama(n)}, repeats)
-        native_tps, llama_tps = n / median(times["native"]), n / median(times["llama.cpp"])
-        rows.append({"model": name, "file": path.name, "test": test, "threads": n_threads,
-                     "native_tokens_per_s": native_tps, "llamacpp_tokens_per_s": llama_tps,
-                     "ratio": native_tps / llama_tps, "repeats": repeats,
-                     "native_seconds": times["native"], "llamacpp_seconds": times["llama.cpp"]})
-        print(f"{name} {test}: native {native_tps:.1f} t/s, llama.cpp {llama_tps:.1f} t/s", file=sys.stderr)
-    return rows
+    report = measure_speed(path, BACKENDS, n_threads=n_threads, pp=pp, tg=tg, repeats=repeats, model=name,
+                           log=lambda line: print(line, file=sys.stderr))
+    peak = None
+    if memory:
+        peak = {"model": name, "file": path.name,
+                **measure_peak_memory(path, n_threads, report.n_ctx, pp, tg).to_dict()}
+    return [row.to_dict() for row in report.rows], peak
 
 
 def main() -> int:
@@ -106,20 +72,33 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pp", type=int, default=512)
     parser.add_argument("--tg", type=int, default=128)
+    parser.add_argument("--no-memory", action="store_true", help="skip the native peak-RSS run of each model")
     args = parser.parse_args()
     import llama_cpp
 
-    rows = []
+    rows, memory = [], []
     for name in args.models.split(","):
-        rows += bench(name.strip(), args.threads, args.repeats, args.pp, args.tg)
+        model_rows, peak = bench(name.strip(), args.threads, args.repeats, args.pp, args.tg, not args.no_memory)
+        rows += model_rows
+        memory += [peak] if peak else []
     print_table(
         f"native vs llama.cpp (llama-cpp-python {llama_cpp.__version__}), {args.threads} threads, "
         f"median of {args.repeats}",
         ["model", "test", "native t/s", "llama.cpp t/s", "ratio"],
         [[r["model"], r["test"], r["native_tokens_per_s"], r["llamacpp_tokens_per_s"], r["ratio"]] for r in rows],
     )
-    emit_json({"threads": args.threads, "repeats": args.repeats, "isa": lockstep.NativeModel(
-        lockstep.default_model_path()).info["isa"], "llama_cpp_python": llama_cpp.__version__, "results": rows})
+    if memory:
+        mib = 1 << 20
+        print_table(
+            "native peak RSS (a fresh process: prefill then decode) ÷ (file + KV cache); engine: without the "
+            "interpreter's baseline",
+            ["model", "peak MiB", "baseline MiB", "file MiB", "KV MiB", "ratio", "engine ratio"],
+            [[m["model"], m["peak_rss_bytes"] / mib, m["baseline_rss_bytes"] / mib, m["file_bytes"] / mib,
+              m["kv_cache_bytes"] / mib, m["ratio"], m["engine_ratio"]] for m in memory],
+        )
+    emit_json({"threads": args.threads, "repeats": args.repeats, "pp": args.pp, "tg": args.tg,
+               "isa": lockstep.NativeModel(lockstep.default_model_path()).info["isa"],
+               "llama_cpp_python": llama_cpp.__version__, "results": rows, "memory": memory})
     return 0
 
 

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable, Mapping
 
+# The interleaved timing and its median live in the package, shared with `lockstep bench`.
+from lockstep.backends.speed import interleaved, median
 
-def interleaved(candidates: Mapping[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
-    """Time each candidate `repeats` times, alternating between them so that drift in machine
-    load falls on all of them alike. Returns seconds per run for each candidate."""
-    for _ in range(warmup):
-        for run in candidates.values():
-            run()
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(repeats):
-        for name, run in candidates.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+__all__ = ["emit_json", "interleaved", "median", "print_table"]
 
 
 def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:

@@ -39,6 +39,7 @@ def converted(zoo, tmp_path_factory):
 # `pytest -m "not slow"` is the quick loop, `-m "not llamacpp"` runs without llama-cpp-python.
 # One table here rather than a marker line in every file; a file not listed needs neither.
 FILE_MARKERS = {
+    "test_bench.py": ("llamacpp", "hf"),
     "test_bitnet_triangulation.py": ("llamacpp", "hf", "slow"),
     "test_convert.py": ("llamacpp", "hf", "slow"),
     "test_crossval.py": ("llamacpp", "hf", "slow"),

@@ -1,5 +1,5 @@
 """Every subcommand module; importing this registers them all (lockstep.cli.registry)."""
 
-from lockstep.cli import chat, convert, crossval, generate, inspect, kld, receipt, zoo
+from lockstep.cli import bench, chat, convert, crossval, generate, inspect, kld, receipt, zoo
 
-__all__ = ["chat", "convert", "crossval", "generate", "inspect", "kld", "receipt", "zoo"]
+__all__ = ["bench", "chat", "convert", "crossval", "generate", "inspect", "kld", "receipt", "zoo"]
