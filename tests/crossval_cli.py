@@ -24,3 +24,18 @@ def crossval_cli(*args: str, env: dict[str, str] | None = None, timeout: float =
     environment.update(env or {})
     return subprocess.run([sys.executable, "-m", "lockstep", "crossval", *map(str, args)], capture_output=True,
                           text=True, env=environment, timeout=timeout)
+
+
+# Installed in a child interpreter: llama_cpp is not importable there, as if its package were
+# missing from the environment (the import system itself refuses it; nothing is mocked).
+HIDE_LLAMA_CPP = '''
+import sys
+
+class HideLlamaCpp:
+    def find_spec(self, name, path=None, target=None):
+        if name == "llama_cpp" or name.startswith("llama_cpp."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, HideLlamaCpp())
+'''

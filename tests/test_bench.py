@@ -19,6 +19,7 @@ import gguf
 import numpy as np
 import pytest
 
+from crossval_cli import HIDE_LLAMA_CPP
 from lockstep.backends.peak_memory import measure_peak_memory
 from lockstep.backends.speed import interleaved, median
 from lockstep.cli.main import main
@@ -27,19 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_PARENT = str(ROOT / "python")
 FLAGS = ("--pp", "8", "--tg", "4", "--repeats", "1", "--threads", "1")
 
-# Installed in a child interpreter: llama_cpp is not importable there, as if its package were
-# missing (the import system refuses it; nothing is mocked). As in tests/test_crossval.py.
-HIDE_LLAMA_CPP = '''
-import sys
-
-class HideLlamaCpp:
-    def find_spec(self, name, path=None, target=None):
-        if name == "llama_cpp" or name.startswith("llama_cpp."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, HideLlamaCpp())
-'''
 
 
 @pytest.fixture(scope="module")

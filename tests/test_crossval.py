@@ -22,8 +22,8 @@ import pytest
 
 import crossval_models as models
 import lockstep
+from crossval_cli import HIDE_LLAMA_CPP, lockstep_path
 from crossval_cli import crossval_cli as cli
-from crossval_cli import lockstep_path
 from lockstep import _core
 from lockstep.dispatch.crossval import crossval
 from lockstep.dispatch.specs import prepare_backend
@@ -247,19 +247,6 @@ def test_exit_2_api_stops_before_logits(files):
 
 # ------------------------------------------------------------- exit 3: backend unavailable
 
-# Installed in a child interpreter: llama_cpp is not importable there, as if its package were
-# missing from the environment (the import system itself refuses it; nothing is mocked).
-HIDE_LLAMA_CPP = '''
-import sys
-
-class HideLlamaCpp:
-    def find_spec(self, name, path=None, target=None):
-        if name == "llama_cpp" or name.startswith("llama_cpp."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, HideLlamaCpp())
-'''
 
 
 @pytest.fixture
