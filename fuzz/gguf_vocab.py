@@ -1,0 +1,42 @@
+"""Fuzz target: a GGUF file's vocabulary made into a tokenizer (lockstep.Tokenizer.from_file),
+then used: encode (plain, with special tokens parsed), decode, token pieces, streaming.
+
+Bad input must raise lockstep.FormatError at load; a tokenizer that loads must encode and
+decode any text (ValueError only for ids outside the vocabulary, which this never passes).
+"""
+
+import atheris
+
+from _harness import main, write_file
+
+with atheris.instrument_imports(include=["lockstep"]):
+    from lockstep.errors import FormatError
+    from lockstep.text.tokenizer import Tokenizer
+
+TEXTS = ("Hello world! 123 ümlaut 日本語 \n\t  <s> <|im_start|>user\n", "  \u00a0x\u200b😀")
+
+
+def exercise(tokenizer: Tokenizer, extra: str) -> None:
+    for text in TEXTS + (extra,):
+        for add_special in (False, True):
+            ids = tokenizer.encode(text, add_special=add_special, parse_special=add_special)
+            assert all(0 <= i < tokenizer.vocab_size for i in ids.tolist())
+            tokenizer.decode(ids)
+            tokenizer.decode(ids, skip_special=True)
+            "".join(tokenizer.stream(ids.tolist()))
+    for token_id in range(min(tokenizer.vocab_size, 64)):
+        tokenizer.token_to_piece(token_id)
+        tokenizer.token_text(token_id)
+
+
+def test_one_input(data: bytes) -> None:
+    path = write_file("vocab.gguf", data)
+    try:
+        tokenizer = Tokenizer.from_file(path)
+    except FormatError:
+        return
+    exercise(tokenizer, data[-32:].decode("utf-8", errors="replace"))
+
+
+if __name__ == "__main__":
+    main(test_one_input, "gguf_vocab")

@@ -1,0 +1,28 @@
+"""Fuzz target: the pre-tokenizer regex engine (src/tokenizer/regex.cpp) on arbitrary patterns
+and texts: input is PATTERN, a NUL byte, TEXT (UTF-8, invalid bytes replaced).
+
+A pattern outside the supported subset must raise ValueError naming it; a match that would
+take pathological time must stop with ValueError too; the pieces of a split must tile the text.
+"""
+
+import atheris
+
+from _harness import main
+
+with atheris.instrument_imports(include=["lockstep"]):
+    from lockstep import _core
+
+
+def test_one_input(data: bytes) -> None:
+    pattern, _, text = data.partition(b"\0")
+    pattern_text = pattern.decode("utf-8", errors="replace")
+    text_text = text.decode("utf-8", errors="replace")
+    try:
+        pieces = _core.regex_split(pattern_text, text_text)
+    except ValueError:
+        return
+    assert "".join(pieces) == text_text, (pattern_text, text_text, pieces)
+
+
+if __name__ == "__main__":
+    main(test_one_input, "regex_engine")
