@@ -26,9 +26,10 @@ def test_every_target_has_seeds():
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_target_runs_clean(target, tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]))
-    if "LOCKSTEP_SANITIZED" in os.environ:  # scripts/sanitize.sh: its module is first on PYTHONPATH already
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    path = os.environ.get("PYTHONPATH", "")
+    if "LOCKSTEP_SANITIZED" not in os.environ:  # scripts/sanitize.sh points it at its sanitized package
+        path = os.pathsep.join(filter(None, [str(ROOT / "python"), path]))
+    env = dict(os.environ, PYTHONPATH=path)
     run = subprocess.run(
         [sys.executable, str(ROOT / "fuzz" / f"{target}.py"), f"-max_total_time={SECONDS}", "-timeout=20",
          "-rss_limit_mb=3072", f"-artifact_prefix={tmp_path}/", "-print_final_stats=1", str(tmp_path),

@@ -26,6 +26,15 @@ from lockstep import _core
 from lockstep.errors import FormatError, TemplateError
 from lockstep.text.templates import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_SECONDS, render_jinja
 
+def child_env() -> dict[str, str]:
+    """The environment of a child Python: this tree's package first, unless scripts/sanitize.sh
+    already points PYTHONPATH at its sanitized shadow package."""
+    path = os.environ.get("PYTHONPATH", "")
+    if "LOCKSTEP_SANITIZED" not in os.environ:
+        path = os.pathsep.join(filter(None, [str(HERE.parent / "python"), path]))
+    return dict(os.environ, PYTHONPATH=path)
+
+
 TURNS = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
 HERE = Path(__file__).resolve().parent
 
@@ -38,7 +47,7 @@ STOPPED = {
     "list times a huge count": ("{{ ([1] * 99999999)|length }}", "limit"),
     "doubling in a namespace": ("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
                                 "{{ ns.s|length }}", "memory|characters|longer"),
-    "a huge power": ("{{ 10 ** 10 ** 10 }}", "bits"),
+    "a huge power": ("{{ 7 ** 999999999 }}", "bits"),
     "repeated squaring": ("{% set ns = namespace(x=3) %}{% for i in range(40) %}{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x }}",
                           "integers this large|longer"),
     "a huge width filter": ("{{ 'x'|center(999999999) }}", "exceeds the limit"),
@@ -65,7 +74,7 @@ def test_hostile_templates_are_stopped_with_a_template_error(name):
         render_jinja(source, TURNS)
     assert time.monotonic() - start < MAX_TEMPLATE_SECONDS + 3
     assert re.search(expected, str(caught.value)), str(caught.value)
-    assert str(caught.value).startswith("chat template failed: ")
+    assert str(caught.value).startswith(("chat template failed: ", "chat template stopped: "))
 
 
 def test_the_bounds_leave_real_templates_and_long_conversations_alone():
@@ -81,17 +90,17 @@ def test_the_bounds_leave_real_templates_and_long_conversations_alone():
 def test_the_cli_exits_4_on_a_looping_template(tmp_path):
     template = tmp_path / "loop.jinja"
     template.write_text(STOPPED["nested loops"][0])
-    run = subprocess.run([sys.executable, "-m", "lockstep", "generate", str(ls.default_model_path()), "--prompt", "Hi",
-                          "--chat-template", str(template), "--template", "jinja", "--max-tokens", "1"],
-                         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(HERE.parent / "python")))
+    run = subprocess.run([sys.executable, "-m", "lockstep", "crossval", "--model", str(ls.default_model_path()), "--prompt", "Hi",
+                          "--backend", "native,native", "--chat-template", str(template), "--prompt-template", "jinja"],
+                         capture_output=True, text=True, env=child_env())
     assert run.returncode == 4, run.stderr
-    assert "template error: chat template failed" in run.stderr and "longer than" in run.stderr
+    assert "template error: chat template stopped: rendering took longer than" in run.stderr
 
 
 # --- the regex engine ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pattern", ["(a|a)*b", "(a*)*b", "(?:a|aa)+$", "(\\p{L}+\\s?)*!"])
+@pytest.mark.parametrize("pattern", ["(a|a)*b", "(a+)+b", "(?:a|aa)+$", "(\\p{L}+\\s?)*!"])
 def test_catastrophic_backtracking_is_stopped(pattern):
     start = time.monotonic()
     with pytest.raises(ValueError, match="too many backtracking steps"):
@@ -100,7 +109,7 @@ def test_catastrophic_backtracking_is_stopped(pattern):
 
 
 def test_a_tokenizer_json_with_a_pathological_split_stops_with_an_error(tmp_path):
-    document = {"version": "1.0", "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "a": 1}, "unk_token": "[UNK]"},
+    document = {"version": "1.0", "model": {"type": "BPE", "vocab": {"[UNK]": 0, "a": 1, "b": 2}, "merges": [], "unk_token": "[UNK]"},
                 "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a|a)*b"}, "behavior": "Isolated", "invert": False},
                 "added_tokens": [], "normalizer": None, "post_processor": None, "decoder": None}
     path = tmp_path / "tokenizer.json"
@@ -231,7 +240,7 @@ def test_random_mutations_of_every_test_model_file_never_crash(engine_files, tmp
         first, remaining = index * 100_000, MUTATIONS
         while remaining > 0:
             run = subprocess.run([sys.executable, str(HERE / "mutation_child.py"), kind, str(original), str(scratch),
-                                  str(first), str(remaining)], capture_output=True, text=True, timeout=900)
+                                  str(first), str(remaining)], capture_output=True, text=True, timeout=900, env=child_env())
             lines = run.stdout.splitlines()
             done = [line.split(" ", 2) for line in lines if line.startswith("outcome ")]
             for _, seed, outcome in done:

@@ -193,9 +193,11 @@ def render_jinja(
         ):
             size += len(part)
             if size > MAX_TEMPLATE_OUTPUT:
-                raise _LimitExceeded(f"the rendered prompt exceeds {MAX_TEMPLATE_OUTPUT} characters")
+                raise TemplateError(f"chat template stopped: the rendered prompt exceeds {MAX_TEMPLATE_OUTPUT} characters")
             parts.append(part)
         return "".join(parts)
+    except TemplateError:
+        raise  # a bound stopped it (MAX_TEMPLATE_*)
     except Exception as error:  # noqa: BLE001 - whatever a template does wrong (1/0, a bad index, recursion) is its error
         raise TemplateError(f"chat template failed: {type(error).__name__}: {error}") from error
     finally:
@@ -223,10 +225,6 @@ def _environment(date: datetime | None) -> ImmutableSandboxedEnvironment:
     return env
 
 
-class _LimitExceeded(jinja2.exceptions.TemplateError):
-    """A render stopped by one of the MAX_TEMPLATE_* bounds."""
-
-
 def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
@@ -244,9 +242,9 @@ class _RenderBudget:
 
     def check(self, frame, event: str, arg: Any):
         if time.monotonic() > self.deadline:
-            raise _LimitExceeded(f"rendering took longer than {MAX_TEMPLATE_SECONDS:g} s (a loop that does not end?)")
+            raise TemplateError(f"chat template stopped: rendering took longer than {MAX_TEMPLATE_SECONDS:g} s (a loop that does not end?)")
         if _peak_rss() > self.memory_limit:
-            raise _LimitExceeded(f"rendering took more than {MAX_TEMPLATE_MEMORY >> 20} MB of memory")
+            raise TemplateError(f"chat template stopped: rendering took more than {MAX_TEMPLATE_MEMORY >> 20} MB of memory")
         return self.check
 
 
@@ -259,7 +257,7 @@ def _check_count(value: Any, what: str) -> None:
     items = value if isinstance(value, (tuple, list)) else list(value.values()) if isinstance(value, Mapping) else [value]
     for item in items[:64]:
         if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_TEMPLATE_OUTPUT:
-            raise _LimitExceeded(f"{what}: {item} exceeds the limit of {MAX_TEMPLATE_OUTPUT}")
+            raise TemplateError(f"chat template stopped: {what}: {item} exceeds the limit of {MAX_TEMPLATE_OUTPUT}")
 
 
 def _check_format(value: Any, what: str) -> None:
@@ -267,7 +265,7 @@ def _check_format(value: Any, what: str) -> None:
     if isinstance(value, str):
         for number in _NUMBER.findall(value):
             if int(number) > MAX_TEMPLATE_OUTPUT:
-                raise _LimitExceeded(f"{what}: a width of {number} exceeds the limit of {MAX_TEMPLATE_OUTPUT}")
+                raise TemplateError(f"chat template stopped: {what}: a width of {number} exceeds the limit of {MAX_TEMPLATE_OUTPUT}")
 
 
 def _bounded_filter(name: str, function):
@@ -296,27 +294,30 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         if operator == "*":
             for sized, count in ((left, right), (right, left)):
                 if isinstance(count, int) and hasattr(sized, "__len__") and len(sized) * count > MAX_TEMPLATE_OUTPUT:
-                    raise _LimitExceeded(f"'*' would build {len(sized) * count} items, over the limit of {MAX_TEMPLATE_OUTPUT}")
+                    raise TemplateError(f"chat template stopped: '*' would build {len(sized) * count} items, over the limit of {MAX_TEMPLATE_OUTPUT}")
             if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > 1 << 16:
-                raise _LimitExceeded("'*' of integers this large is refused")
+                raise TemplateError("chat template stopped: '*' of integers this large is refused")
         elif operator == "**":
             if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0 and \
                     right * left.bit_length() > 1 << 16:
-                raise _LimitExceeded(f"'**' would build an integer of about {right * left.bit_length()} bits")
+                raise TemplateError(f"chat template stopped: '**' would build an integer of about {right * left.bit_length()} bits")
         elif operator == "+":
             if hasattr(left, "__len__") and hasattr(right, "__len__") and len(left) + len(right) > MAX_TEMPLATE_OUTPUT:
-                raise _LimitExceeded(f"'+' would build {len(left) + len(right)} items, over the limit of {MAX_TEMPLATE_OUTPUT}")
+                raise TemplateError(f"chat template stopped: '+' would build {len(left) + len(right)} items, over the limit of {MAX_TEMPLATE_OUTPUT}")
         elif operator == "%" and isinstance(left, str):
             _check_format(left, "'%' formatting")
             _check_count(right, "'%' formatting")
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - jinja's own signature
-        name = getattr(__obj, "__name__", "a function")
-        _check_count([*args, *kwargs.values()], f"calling {name}")
-        if isinstance(getattr(__obj, "__self__", None), str) and name in ("format", "format_map"):
-            _check_format(__obj.__self__, f"str.{name}")
+        _check_count([*args, *kwargs.values()], f"calling {getattr(__obj, '__name__', 'a function')}")
         return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any):
+        wrapped = super().wrap_str_format(value)  # not None: value is str.format or str.format_map
+        if wrapped is not None:
+            _check_format(value.__self__, f"str.{value.__name__}")
+        return wrapped
 
 
 def _settle_bos(prompt: RenderedPrompt, hints: TokenizerHints) -> RenderedPrompt:
