@@ -8,7 +8,7 @@ runs too long or writes too much output is stopped with a TemplateError saying s
 
 import atheris
 
-from _harness import main
+from _harness import main, outcome
 
 with atheris.instrument_imports(include=["lockstep", "jinja2"]):
     from lockstep.errors import TemplateError
@@ -23,7 +23,8 @@ def test_one_input(data: bytes) -> None:
     source = data.decode("utf-8", errors="replace")
     try:
         text = render_jinja(source, TURNS, hints=HINTS)
-    except TemplateError:
+    except TemplateError as error:
+        outcome(str(error).split(":", 2)[1] if ":" in str(error) else str(error))
         return
     assert isinstance(text, str) and len(text) <= MAX_TEMPLATE_OUTPUT
 

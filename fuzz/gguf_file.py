@@ -8,7 +8,7 @@ import sys
 
 import atheris
 
-from _harness import main, write_file
+from _harness import main, outcome, write_file
 
 with atheris.instrument_imports(include=["lockstep"]):
     from lockstep.errors import FormatError
@@ -21,8 +21,11 @@ def test_one_input(data: bytes) -> None:
     path = write_file("input.gguf", data)
     try:
         model = gguf.open(path)
-    except FormatError:
+    except FormatError as error:
+        outcome(error.reason)
         return
+    types = sorted({info.ggml_type.name for info in model.tensor_infos})
+    outcome(f"ok v{model.version} {len(model.tensor_infos)} {types} {sorted(set(model.metadata_types.values()))}")
     for key in model.metadata_types:
         for getter in _GETTERS:
             try:

@@ -7,7 +7,7 @@ decode any text (ValueError only for ids outside the vocabulary, which this neve
 
 import atheris
 
-from _harness import main, write_file
+from _harness import main, outcome, write_file
 
 with atheris.instrument_imports(include=["lockstep"]):
     from lockstep.errors import FormatError
@@ -17,6 +17,7 @@ TEXTS = ("Hello world! 123 ümlaut 日本語 \n\t  <s> <|im_start|>user\n", "  \
 
 
 def exercise(tokenizer: Tokenizer, extra: str) -> None:
+    outcome(f"ok {tokenizer.vocab_size.bit_length()} {len(tokenizer.encode(TEXTS[0]))} {tokenizer.add_bos} {tokenizer.add_eos}")
     for text in TEXTS + (extra,):
         for add_special in (False, True):
             ids = tokenizer.encode(text, add_special=add_special, parse_special=add_special)
@@ -33,7 +34,8 @@ def test_one_input(data: bytes) -> None:
     path = write_file("vocab.gguf", data)
     try:
         tokenizer = Tokenizer.from_file(path)
-    except FormatError:
+    except FormatError as error:
+        outcome(error.reason)
         return
     exercise(tokenizer, data[-32:].decode("utf-8", errors="replace"))
 

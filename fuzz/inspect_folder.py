@@ -8,7 +8,7 @@ loads weights, so any file must be described from its headers.
 
 import atheris
 
-from _harness import fresh_folder, main, unbundle
+from _harness import fresh_folder, main, outcome, unbundle
 
 with atheris.instrument_imports(include=["lockstep"]):
     import lockstep
@@ -28,8 +28,13 @@ def test_one_input(data: bytes) -> None:
     for target in targets[:3]:
         try:
             info = lockstep.inspect(target)
-        except (FormatError, RouteError):
+        except FormatError as error:
+            outcome(error.reason if isinstance(getattr(error, "reason", None), str) else str(error))
             continue
+        except RouteError as error:
+            outcome(str(error))
+            continue
+        outcome(f"{info.format} {info.format_detail[:40]}")
         info.to_dict()
 
 

@@ -82,7 +82,7 @@ def _vocab_gguf(path: Path, model: str, tokens: list[str], *, pre: str | None = 
         rng = np.random.default_rng(0)
         writer.add_tensor("token_embd.weight", rng.standard_normal((4, 32), dtype=np.float32))
         writer.add_tensor("blk.0.attn_q.weight", rng.standard_normal((2, 32), dtype=np.float32).astype(np.float16))
-        for qtype, rows in ((gguf.GGMLQuantizationType.Q8_0, 2), (gguf.GGMLQuantizationType.Q4_K, 1)):
+        for qtype, rows in ((gguf.GGMLQuantizationType.Q8_0, 2), (gguf.GGMLQuantizationType.Q5_1, 1)):
             values = rng.standard_normal((rows, 256), dtype=np.float32)
             writer.add_tensor(f"blk.0.{qtype.name.lower()}.weight", gguf.quants.quantize(values, qtype), raw_dtype=qtype)
     writer.write_header_to_file()
@@ -99,7 +99,7 @@ def gguf_seeds(vocabulary: dict) -> None:
     _vocab_gguf(file_dir / "smollm2_cut.gguf", "gpt2", tokens, pre="smollm", merges=merges, token_types=types,
                 extra=special, tensors=True)
     inspect_models.tiny_llama_gguf(file_dir / "tiny_llama_q8_0.gguf")
-    inspect_models.tiny_llama_gguf(file_dir / "tiny_llama_q4_k.gguf", gguf.GGMLQuantizationType.Q4_K)
+    inspect_models.tiny_llama_gguf(file_dir / "tiny_llama_q4_0.gguf", gguf.GGMLQuantizationType.Q4_0)
     for pre in ("smollm", "llama-bpe", "qwen2", "gpt-2"):
         _vocab_gguf(vocab_dir / f"gpt2_{pre}.gguf", "gpt2", tokens, pre=pre, merges=merges, token_types=types, extra=special)
     # SentencePiece (llama): control tokens, byte fallback pieces, scored word pieces.
@@ -137,20 +137,37 @@ def safetensors_seeds() -> None:
 
 
 def tokenizer_json_seeds(vocabulary: dict) -> None:
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    from lockstep.text import pretokenizers
 
     out = _clear("tokenizer_json")
     names = tokenizer_json.NAMES
-    with tempfile.TemporaryDirectory() as tmp:
-        for pre in ("smollm", "llama-bpe", "qwen2", "gpt-2"):
-            folder = Path(tmp) / pre
-            synthetic.save_tokenizer(folder, pre, add_bos=pre == "llama-bpe", n_vocab=N_TOKENS)
-            files = {name: (folder / name).read_bytes() for name in names if (folder / name).exists()}
-            (out / f"bpe_{pre}").write_bytes(bundle(names, files))
-        folder = Path(tmp) / "bert"
-        folder.mkdir()
-        inspect_models.save_wordpiece_tokenizer(folder)
-        (out / "wordpiece_bert").write_bytes(bundle(names, {name: (folder / name).read_bytes() for name in names}))
+    tokens = vocabulary["tokens"]
+    vocab = {token: i for i, token in enumerate(tokens)}
+    pairs = [tuple(m.split(" ", 1)) for m in vocabulary["merges"]]
+    control = [t for t, kind in zip(tokens, vocabulary["token_types"]) if kind == gguf.TokenType.CONTROL]
+    for pre in ("smollm", "llama-bpe", "qwen2", "gpt-2"):  # the zoo's tokenizers (synthetic.save_tokenizer), cut small
+        bpe = Tokenizer(models.BPE(vocab=vocab, merges=pairs))
+        bpe.decoder = decoders.ByteLevel()
+        bpe.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in control])
+        if pre == "llama-bpe":
+            bpe.post_processor = processors.TemplateProcessing(single=f"{tokens[1]} $A", special_tokens=[(tokens[1], 1)])
+        document = json.loads(bpe.to_str())
+        document["pre_tokenizer"] = pretokenizers.KNOWN[pre]
+        config = {"bos_token": tokens[1], "eos_token": tokens[2], "add_bos_token": pre == "llama-bpe",
+                  "chat_template": vocabulary["meta"].get("tokenizer.chat_template", "")}
+        (out / f"bpe_{pre}").write_bytes(bundle(names, {"tokenizer.json": json.dumps(document).encode(),
+                                                        "tokenizer_config.json": json.dumps(config).encode()}))
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox", "##es", "hello", "world", "!"]
+    bert = Tokenizer(models.WordPiece({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    bert.normalizer = normalizers.BertNormalizer(lowercase=True)
+    bert.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    bert.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    bert.decoder = decoders.WordPiece()
+    bert.add_special_tokens([AddedToken(w, special=True) for w in words[:5]])
+    (out / "wordpiece_bert").write_bytes(bundle(names, {"tokenizer.json": bert.to_str().encode(),
+                                                        "tokenizer_config.json": b'{"do_lower_case": true}'}))
     unigram = Tokenizer(models.Unigram([("<unk>", 0.0), ("▁", -1.0), ("▁hello", -2.0), ("▁world", -2.5), ("s", -3.0),
                                         ("h", -4.0), ("e", -4.0), ("l", -4.0), ("o", -4.0)], unk_id=0))
     unigram.normalizer = normalizers.Sequence([normalizers.Replace(" ", "▁"), normalizers.Prepend("▁")])

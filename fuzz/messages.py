@@ -6,7 +6,7 @@ Every failure must be lockstep.TemplateError (exit 4).
 
 import atheris
 
-from _harness import main, write_file
+from _harness import main, outcome, write_file
 
 with atheris.instrument_imports(include=["lockstep"]):
     from lockstep.errors import TemplateError
@@ -30,7 +30,8 @@ def test_one_input(data: bytes) -> None:
         for template in ("raw", "instruct", "llama3-chat", "chatml", "auto"):
             assert isinstance(render(turns, template, hints=HINTS).text, str)
         render(turns, "jinja", embedded_template=SMOLLM2_TEMPLATE, hints=HINTS)
-    except TemplateError:
+    except TemplateError as error:
+        outcome(str(error).split(": ", 1)[-1])
         return
 
 

@@ -7,7 +7,7 @@ take pathological time must stop with ValueError too; the pieces of a split must
 
 import atheris
 
-from _harness import main
+from _harness import main, outcome
 
 with atheris.instrument_imports(include=["lockstep"]):
     from lockstep import _core
@@ -19,8 +19,10 @@ def test_one_input(data: bytes) -> None:
     text_text = text.decode("utf-8", errors="replace")
     try:
         pieces = _core.regex_split(pattern_text, text_text)
-    except ValueError:
+    except ValueError as error:
+        outcome(str(error).rsplit(": ", 1)[-1])  # the construct, without the pattern
         return
+    outcome(f"ok {len(pieces).bit_length()} {max((len(p) for p in pieces), default=0).bit_length()}")
     assert "".join(pieces) == text_text, (pattern_text, text_text, pieces)
 
 

@@ -7,7 +7,7 @@ be read (first and last byte touched).
 
 import atheris
 
-from _harness import fresh_folder, main, unbundle
+from _harness import fresh_folder, main, outcome, unbundle
 
 with atheris.instrument_imports(include=["lockstep"]):
     from lockstep.errors import FormatError
@@ -25,8 +25,10 @@ def test_one_input(data: bytes) -> None:
     target = folder / NAMES[1] if NAMES[1] in files else folder / NAMES[0]
     try:
         checkpoint = safetensors.open(target)
-    except FormatError:
+    except FormatError as error:
+        outcome(error.reason)
         return
+    outcome(f"ok {len(checkpoint)} {len(checkpoint.files)} {sorted({i.dtype for i in checkpoint.tensor_infos.values()})}")
     for name in checkpoint:
         view = checkpoint[name]
         raw = view.view("u1").reshape(-1) if view.size else view

@@ -7,7 +7,7 @@ Bad input must raise lockstep.FormatError at load.
 
 import atheris
 
-from _harness import fresh_folder, main, unbundle
+from _harness import fresh_folder, main, outcome, unbundle
 
 with atheris.instrument_imports(include=["lockstep"]):
     from lockstep.errors import FormatError
@@ -27,7 +27,8 @@ def test_one_input(data: bytes) -> None:
         (folder / name).write_bytes(content)
     try:
         tokenizer = Tokenizer.from_file(folder / "tokenizer.json")
-    except FormatError:
+    except FormatError as error:
+        outcome(error.reason)
         return
     exercise(tokenizer, files["tokenizer.json"][-32:].decode("utf-8", errors="replace"))
 

@@ -29,6 +29,8 @@ shift 2
 work="build/fuzz/$target"
 mkdir -p "$work/corpus"
 export PYTHONPATH="${PYTHONPATH:-$(pwd)/python}"
+dictionary=()
+[[ -f "fuzz/$target.dict" ]] && dictionary=(-dict="fuzz/$target.dict")
 exec "$python" "fuzz/$target.py" -max_total_time="$seconds" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
     -malloc_limit_mb="${FUZZ_RSS_MB:-2048}" -timeout="${FUZZ_TIMEOUT:-10}" -artifact_prefix="$work/" \
-    -print_final_stats=1 "$@" "$work/corpus" "fuzz/corpus/$target"
+    -use_value_profile=1 -print_final_stats=1 "${dictionary[@]}" "$@" "$work/corpus" "fuzz/corpus/$target"

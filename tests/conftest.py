@@ -40,6 +40,7 @@ def converted(zoo, tmp_path_factory):
 # One table here rather than a marker line in every file; a file not listed needs neither.
 FILE_MARKERS = {
     "test_bitnet_triangulation.py": ("llamacpp", "hf", "slow"),
+    "test_concurrency.py": ("slow",),
     "test_convert.py": ("llamacpp", "hf", "slow"),
     "test_crossval.py": ("llamacpp", "hf", "slow"),
     "test_crossval_native.py": ("llamacpp", "hf", "slow"),

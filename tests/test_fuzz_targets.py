@@ -30,9 +30,11 @@ def test_target_runs_clean(target, tmp_path):
     if "LOCKSTEP_SANITIZED" not in os.environ:  # scripts/sanitize.sh points it at its sanitized package
         path = os.pathsep.join(filter(None, [str(ROOT / "python"), path]))
     env = dict(os.environ, PYTHONPATH=path)
+    dictionary = ROOT / "fuzz" / f"{target}.dict"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "fuzz" / f"{target}.py"), f"-max_total_time={SECONDS}", "-timeout=20",
-         "-rss_limit_mb=3072", f"-artifact_prefix={tmp_path}/", "-print_final_stats=1", str(tmp_path),
+        [sys.executable, str(ROOT / "fuzz" / f"{target}.py"), f"-max_total_time={SECONDS}",
+         *([f"-dict={dictionary}"] if dictionary.exists() else []), "-timeout=20",
+         "-rss_limit_mb=3072", "-use_value_profile=1", f"-artifact_prefix={tmp_path}/", "-print_final_stats=1", str(tmp_path),
          str(ROOT / "fuzz" / "corpus" / target)],
         capture_output=True, text=True, env=env, timeout=SECONDS * 10 + 60)
     tail = "\n".join((run.stdout + run.stderr).splitlines()[-40:])

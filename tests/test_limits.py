@@ -223,7 +223,7 @@ def _mutation_inputs(engine_files, tmp_path):
     sys.path.insert(0, str(HERE.parent / "fuzz"))
     from _harness import unbundle  # the tokenizer.json seeds are bundles with tokenizer_config.json
 
-    for seed in ("bpe_smollm", "unigram_metaspace"):
+    for seed in ("bpe_smollm", "wordpiece_bert"):
         folder = tmp_path / seed
         folder.mkdir()
         (folder / "tokenizer.json").write_bytes(unbundle(("tokenizer.json", "tokenizer_config.json"), (corpus / "tokenizer_json" / seed).read_bytes())["tokenizer.json"])
