@@ -7,7 +7,6 @@ runs too long or writes too much output is stopped with a TemplateError saying s
 """
 
 import atheris
-
 from _harness import main, outcome
 
 with atheris.instrument_imports(include=["lockstep", "jinja2"]):

@@ -4,10 +4,8 @@ Bad input must raise lockstep.FormatError; a file that opens must let every meta
 typed lookup and tensor view be read without a crash (a view's first and last byte are touched).
 """
 
-import sys
 
 import atheris
-
 from _harness import main, outcome, write_file
 
 with atheris.instrument_imports(include=["lockstep"]):

@@ -6,7 +6,6 @@ decode any text (ValueError only for ids outside the vocabulary, which this neve
 """
 
 import atheris
-
 from _harness import main, outcome, write_file
 
 with atheris.instrument_imports(include=["lockstep"]):

@@ -7,7 +7,6 @@ loads weights, so any file must be described from its headers.
 """
 
 import atheris
-
 from _harness import fresh_folder, main, outcome, unbundle
 
 with atheris.instrument_imports(include=["lockstep"]):

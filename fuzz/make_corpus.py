@@ -20,17 +20,15 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 import gguf  # noqa: E402
-import inspect_models  # noqa: E402  (tests/inspect_models.py)
-from _harness import bundle  # noqa: E402
-
-from lockstep import _core  # noqa: E402
-from lockstep.formats import gguf as ls_gguf  # noqa: E402
-from lockstep.zoo import synthetic  # noqa: E402
-from lockstep.zoo.known_models import default_model_path  # noqa: E402
-
 import inspect_folder  # noqa: E402  (the targets' bundle names)
 import safetensors_files  # noqa: E402
 import tokenizer_json  # noqa: E402
+from _harness import bundle  # noqa: E402
+
+import inspect_models  # noqa: E402  (tests/inspect_models.py)
+from lockstep import _core  # noqa: E402
+from lockstep.formats import gguf as ls_gguf  # noqa: E402
+from lockstep.zoo.known_models import default_model_path  # noqa: E402
 
 CORPUS = HERE / "corpus"
 N_TOKENS = 320

@@ -5,7 +5,6 @@ Every failure must be lockstep.TemplateError (exit 4).
 """
 
 import atheris
-
 from _harness import main, outcome, write_file
 
 with atheris.instrument_imports(include=["lockstep"]):

@@ -6,7 +6,6 @@ take pathological time must stop with ValueError too; the pieces of a split must
 """
 
 import atheris
-
 from _harness import main, outcome
 
 with atheris.instrument_imports(include=["lockstep"]):

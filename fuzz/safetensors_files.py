@@ -6,7 +6,6 @@ be read (first and last byte touched).
 """
 
 import atheris
-
 from _harness import fresh_folder, main, outcome, unbundle
 
 with atheris.instrument_imports(include=["lockstep"]):

@@ -6,7 +6,6 @@ Bad input must raise lockstep.FormatError at load.
 """
 
 import atheris
-
 from _harness import fresh_folder, main, outcome, unbundle
 
 with atheris.instrument_imports(include=["lockstep"]):

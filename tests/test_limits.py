@@ -26,6 +26,7 @@ from lockstep import _core
 from lockstep.errors import FormatError, TemplateError
 from lockstep.text.templates import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_SECONDS, render_jinja
 
+
 def child_env() -> dict[str, str]:
     """The environment of a child Python: this tree's package first, unless scripts/sanitize.sh
     already points PYTHONPATH at its sanitized shadow package."""
