@@ -36,6 +36,15 @@ def child_env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=path)
 
 
+def mutation_env() -> dict[str, str]:
+    """child_env, and under ASan the cap on one allocation that RLIMIT_AS gives otherwise
+    (an allocation over it fails as MemoryError instead of aborting the child)."""
+    env = child_env()
+    if "LOCKSTEP_SANITIZED" in os.environ:
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":max_allocation_size_mb=512:allocator_may_return_null=1"
+    return env
+
+
 TURNS = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
 HERE = Path(__file__).resolve().parent
 
@@ -241,7 +250,7 @@ def test_random_mutations_of_every_test_model_file_never_crash(engine_files, tmp
         first, remaining = index * 100_000, MUTATIONS
         while remaining > 0:
             run = subprocess.run([sys.executable, str(HERE / "mutation_child.py"), kind, str(original), str(scratch),
-                                  str(first), str(remaining)], capture_output=True, text=True, timeout=900, env=child_env())
+                                  str(first), str(remaining)], capture_output=True, text=True, timeout=900, env=mutation_env())
             lines = run.stdout.splitlines()
             done = [line.split(" ", 2) for line in lines if line.startswith("outcome ")]
             for _, seed, outcome in done:
