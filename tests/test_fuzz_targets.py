@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = sorted(p.stem for p in (ROOT / "fuzz").glob("*.py") if not p.stem.startswith("_") and p.stem != "make_corpus")
-SECONDS = 6
+SECONDS = 5
 
 
 def test_every_target_has_seeds():
@@ -36,7 +36,7 @@ def test_target_runs_clean(target, tmp_path):
          *([f"-dict={dictionary}"] if dictionary.exists() else []), "-timeout=20",
          "-rss_limit_mb=3072", "-use_value_profile=1", f"-artifact_prefix={tmp_path}/", "-print_final_stats=1", str(tmp_path),
          str(ROOT / "fuzz" / "corpus" / target)],
-        capture_output=True, text=True, env=env, timeout=SECONDS * 10 + 60)
+        capture_output=True, text=True, env=env, timeout=600)
     tail = "\n".join((run.stdout + run.stderr).splitlines()[-40:])
     assert run.returncode == 0, f"{target} found something (artifacts in {tmp_path}):\n{tail}"
     assert "stat::number_of_executed_units" in run.stderr, tail
