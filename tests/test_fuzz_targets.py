@@ -40,3 +40,18 @@ def test_target_runs_clean(target, tmp_path):
     tail = "\n".join((run.stdout + run.stderr).splitlines()[-40:])
     assert run.returncode == 0, f"{target} found something (artifacts in {tmp_path}):\n{tail}"
     assert "stat::number_of_executed_units" in run.stderr, tail
+
+
+FINDINGS = sorted((ROOT / "tests" / "data" / "fuzz_findings").iterdir())
+
+
+@pytest.mark.parametrize("finding", FINDINGS, ids=[f.name for f in FINDINGS])
+def test_past_findings_stay_fixed(finding):
+    """Each input a fuzz run found (named TARGET-what) runs clean through its target now."""
+    target = finding.name.split("-", 1)[0]
+    path = os.environ.get("PYTHONPATH", "")
+    if "LOCKSTEP_SANITIZED" not in os.environ:
+        path = os.pathsep.join(filter(None, [str(ROOT / "python"), path]))
+    run = subprocess.run([sys.executable, str(ROOT / "fuzz" / f"{target}.py"), str(finding)], capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=path), timeout=600)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]

@@ -107,6 +107,14 @@ def test_the_cli_exits_4_on_a_looping_template(tmp_path):
     assert "template error: chat template stopped: rendering took longer than" in run.stderr
 
 
+def test_a_config_whose_architectures_is_not_a_list_is_described(tmp_path):
+    # Found by fuzz/inspect_folder.py (tests/data/fuzz_findings/inspect_folder-architectures-not-a-list):
+    # a TypeError escaped inspect().
+    (tmp_path / "config.json").write_text('{"architectures": 32, "model_type": "llama"}')
+    info = ls.inspect(tmp_path)
+    assert info.hf_architectures == () and info.format
+
+
 # --- the regex engine ------------------------------------------------------------------------
 
 
