@@ -14,7 +14,7 @@ with atheris.instrument_imports(include=INSTRUMENTED):
     from lockstep.errors import FormatError
     from lockstep.text.tokenizer import Tokenizer
 
-from gguf_vocab import exercise
+from gguf_vocab import exercise  # noqa: E402  (after the instrumented imports)
 
 NAMES = ("tokenizer.json", "tokenizer_config.json")
 
