@@ -115,6 +115,19 @@ def test_a_config_whose_architectures_is_not_a_list_is_described(tmp_path):
     assert info.hf_architectures == () and info.format
 
 
+@pytest.mark.parametrize("section", [
+    {"pre_tokenizer": {"type": "Split", "behavior": "Isolated"}},
+    {"normalizer": {"type": "Replace", "content": "\u2581"}},
+])
+def test_a_tokenizer_json_section_without_its_pattern_is_a_format_error(tmp_path, section):
+    # Found by fuzz/tokenizer_json.py (tests/data/fuzz_findings/tokenizer_json-pattern-missing):
+    # Boost.JSON's out-of-range error escaped as RuntimeError.
+    document = {"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "added_tokens": [], **section}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(document))
+    with pytest.raises(FormatError, match="pattern is missing"):
+        ls.Tokenizer.from_file(tmp_path / "tokenizer.json")
+
+
 # --- the regex engine ------------------------------------------------------------------------
 
 
