@@ -17,6 +17,6 @@ python -m pip install pydantic-extra-types==2.11.1 pycountry==26.2.16
 # sdist metadata with scikit-build-core from the test extra, without build isolation).
 python scripts/fetch_llama_vocabs.py
 # Lint and types first (settings in pyproject.toml): a minute, and they fail fast.
-python -m ruff check python tests benchmarks scripts
+python -m ruff check python tests benchmarks scripts fuzz
 python -m mypy
 python -m pytest "$@"

@@ -41,6 +41,7 @@ def converted(zoo, tmp_path_factory):
 FILE_MARKERS = {
     "test_bench.py": ("llamacpp", "hf"),
     "test_bitnet_triangulation.py": ("llamacpp", "hf", "slow"),
+    "test_concurrency.py": ("slow",),
     "test_convert.py": ("llamacpp", "hf", "slow"),
     "test_crossval.py": ("llamacpp", "hf", "slow"),
     "test_crossval_native.py": ("llamacpp", "hf", "slow"),
@@ -51,8 +52,10 @@ FILE_MARKERS = {
     "test_engine_gguf.py": ("llamacpp", "hf", "slow"),
     "test_engine_smollm2.py": ("llamacpp", "slow"),
     "test_faults.py": ("hf", "slow"),
+    "test_fuzz_targets.py": ("slow",),
     "test_generate.py": ("llamacpp", "hf", "slow"),
     "test_inspect.py": ("hf",),
+    "test_limits.py": ("slow",),
     "test_native_backend.py": ("llamacpp", "hf"),
     "test_native_tokenize.py": ("llamacpp", "hf"),
     "test_quant_ggml.py": ("llamacpp",),

@@ -81,6 +81,12 @@ class CorpusTokenMismatch(ValueError):
     not hold the same tokens (exit 2, as crossval's token gate)."""
 
 
+class ConcurrentUseError(RuntimeError):
+    """A stateful call (``eval``, ``reset``, ``rewind``, a generation) on a model whose context
+    (KV cache) another thread is using at that moment. ``logits(ids)`` never raises it: it
+    waits its turn. Give each thread its own model to run them in parallel."""
+
+
 class NotProtobuf(Exception):
     """The bytes are not the expected protobuf message; `offset` is where that became clear."""
 
@@ -131,7 +137,7 @@ def exit_code_for(error: BaseException) -> tuple[ExitCode, str] | None:
 
 
 __all__ = [
-    "BackendLoadError", "BackendUnavailable", "ConvertError", "CorpusTokenMismatch", "EXIT_CODES", "ExitCode",
+    "BackendLoadError", "BackendUnavailable", "ConcurrentUseError", "ConvertError", "CorpusTokenMismatch", "EXIT_CODES", "ExitCode",
     "FormatError", "NotProtobuf", "ReceiptError", "RouteError", "TemplateError", "UnsupportedTypeError", "UsageError", "exit_code_for",
     "format_error",
 ]

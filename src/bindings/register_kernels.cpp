@@ -79,10 +79,15 @@ void register_kernels(py::module_& parent) {
             if (!matmul_supports(w.type)) throw py::value_error("matmul does not support " + type_name);
             const KernelTable& k = table(isa);
             FloatArray y({x.shape(0), static_cast<py::ssize_t>(rows)});
-            ThreadPool pool(n_threads);
-            std::vector<uint8_t> scratch;
             const MatmulOutput out{&w, y.mutable_data()};
-            matmul(k, pool, x.data(), x.shape(0), {&out, 1}, scratch);
+            const float* activations = x.data();
+            const int64_t n_tokens = x.shape(0);
+            {
+                py::gil_scoped_release release;  // the arrays stay referenced by this call's arguments
+                ThreadPool pool(n_threads);
+                std::vector<uint8_t> scratch;
+                matmul(k, pool, activations, n_tokens, {&out, 1}, scratch);
+            }
             return y;
         },
         py::arg("isa"), py::arg("weight_type"), py::arg("weight"), py::arg("rows"), py::arg("cols"), py::arg("x"),

@@ -9,6 +9,7 @@
 #include "bindings/register.h"
 #include "tokenizer/pre_families.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/regex.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
@@ -135,14 +136,19 @@ void register_tokenizer(py::module_& m) {
         "regex_split",
         [](const std::string& pattern, const std::string& text) {
             // `text` arrives as UTF-8 (pybind11 str -> std::string); split into isolated pieces.
+            std::vector<std::string> out;
+            py::gil_scoped_release release;  // compiling and matching touch only C++ data
             const tokenizer::PreTokenizer pre({{pattern, tokenizer::SplitBehavior::kIsolated, false}});
             const std::u32string cps = tokenizer::decode_utf8(text);
             std::vector<uint16_t> flags(cps.size());
             for (size_t i = 0; i < cps.size(); ++i) flags[i] = tokenizer::codepoint_flags(cps[i]);
             std::vector<tokenizer::Span> pieces{{0, static_cast<uint32_t>(cps.size())}};
             if (cps.empty()) pieces.clear();
-            pre.split({cps.data(), flags.data(), cps.size()}, pieces);
-            std::vector<std::string> out;
+            try {
+                pre.split({cps.data(), flags.data(), cps.size()}, pieces);
+            } catch (const tokenizer::RegexTooSlow& e) {
+                throw py::value_error(e.what());
+            }
             for (const auto& s : pieces) out.push_back(tokenizer::encode_utf8(std::u32string_view(cps).substr(s.begin, s.end - s.begin)));
             return out;
         },

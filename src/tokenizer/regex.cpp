@@ -502,10 +502,13 @@ bool Regex::may_start_at(const CodepointText& text, size_t pos) const {
     return nullable_ || in_any(first_classes_, text, pos);
 }
 
-long Regex::run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<Backtrack>& stack) const {
+long Regex::run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<Backtrack>& stack, uint64_t& budget) const {
     const size_t base = stack.size();
     const size_t n = text.size;
     while (true) {
+        if (budget-- == 0)
+            throw RegexTooSlow("the regex '" + pattern_ + "' needs too many backtracking steps on this text (" +
+                                        std::to_string(text.size) + " code points): a pathological pattern");
         bool ok = true;
         const Instruction& ins = program_[pc];
         switch (ins.op) {
@@ -569,7 +572,7 @@ long Regex::run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<
                 break;
             case Instruction::kLook: {
                 // Lookahead is atomic: its own backtracking ends when it is decided.
-                const bool matched = run(text, pc + 1, pos, stack) >= 0;
+                const bool matched = run(text, pc + 1, pos, stack, budget) >= 0;
                 if (matched == ins.negate) ok = false;
                 else pc = ins.target;
                 break;
@@ -610,10 +613,13 @@ long Regex::run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<
 
 bool Regex::search(const CodepointText& text, size_t from, size_t& begin, size_t& end) const {
     thread_local std::vector<Backtrack> stack;
+    // Real pre-tokenizer patterns take a few steps per code point; catastrophic backtracking
+    // (a nested quantifier of a hostile tokenizer.json) is stopped with an error instead.
+    uint64_t budget = kStepBudget + kStepsPerCodepoint * (text.size - std::min(from, text.size));
     for (size_t start = from; start < text.size; ++start) {
         if (!may_start_at(text, start)) continue;
         stack.clear();
-        const long e = run(text, 0, start, stack);
+        const long e = run(text, 0, start, stack, budget);
         if (e > static_cast<long>(start)) {
             begin = start;
             end = static_cast<size_t>(e);

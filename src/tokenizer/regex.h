@@ -10,12 +10,19 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace lockstep::tokenizer {
+
+// A search stopped by its step budget: the pattern backtracks catastrophically on this text.
+class RegexTooSlow : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 // Text prepared for matching: code points with their flags (unicode.h), computed once.
 struct CodepointText {
@@ -49,7 +56,10 @@ public:
     const std::string& pattern() const { return pattern_; }
 
     // The leftmost match that starts at or after `from`: true with [begin, end) set.
-    // Empty matches are skipped (pre-tokenizers drop empty pieces).
+    // Empty matches are skipped (pre-tokenizers drop empty pieces). Throws
+    // RegexTooSlow when the search takes more than kStepBudget + kStepsPerCodepoint
+    // x (code points after `from`) matcher steps (catastrophic backtracking).
+    static constexpr uint64_t kStepBudget = 1u << 22, kStepsPerCodepoint = 1024;
     bool search(const CodepointText& text, size_t from, size_t& begin, size_t& end) const;
 
     struct Instruction {
@@ -67,7 +77,7 @@ public:
 
 private:
     // End of the match of the program from `pc` at `pos`, or -1.
-    long run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<struct Backtrack>& stack) const;
+    long run(const CodepointText& text, uint32_t pc, size_t pos, std::vector<struct Backtrack>& stack, uint64_t& budget) const;
     bool may_start_at(const CodepointText& text, size_t pos) const;
     bool in_any(const std::vector<uint32_t>& classes, const CodepointText& text, size_t pos) const;
 

@@ -8,6 +8,7 @@
 #include "tokenizer/bpe.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/regex.h"
 #include "tokenizer/special_tokens.h"
 #include "tokenizer/spm.h"
 #include "tokenizer/unicode.h"
@@ -183,7 +184,11 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, 
             case SpacePrefix::kAfterSpecial: prefix = previous_special; break;
             case SpacePrefix::kAlways: prefix = true; break;
         }
-        encode_text(text.substr(f.begin, f.end - f.begin), prefix, out);
+        try {
+            encode_text(text.substr(f.begin, f.end - f.begin), prefix, out);
+        } catch (const RegexTooSlow& e) {  // the vocabulary's own pattern is at fault, not the text
+            throw FormatError(vocab_.source, FormatError::kNoOffset, std::string("pre-tokenizer: ") + e.what());
+        }
         previous_special = false;
     }
     if (add_special) {

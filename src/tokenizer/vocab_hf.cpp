@@ -36,6 +36,11 @@ public:
         if (!v.is_object()) fail(what + " is not a JSON object");
         return v.get_object();
     }
+    const json::value& member(const json::object& o, std::string_view key, const std::string& what) const {
+        const json::value* v = o.if_contains(key);
+        if (!v) fail(what + "." + std::string(key) + " is missing");
+        return *v;
+    }
     std::string string(const json::object& o, std::string_view key, const std::string& what) const {
         const json::value* v = o.if_contains(key);
         if (!v || !v->is_string()) fail(what + "." + std::string(key) + " is not a string");
@@ -90,7 +95,7 @@ void read_normalizer(const Reader& r, const json::value& node, Vocab& v) {
         if (r.string(o, "prepend", "normalizer") != "\xE2\x96\x81") r.fail("Prepend normalizer other than U+2581");
         v.space_prefix = SpacePrefix::kAlways;  // normalizers run on every fragment
     } else if (type == "Replace") {
-        const auto& pattern = r.object(o.at("pattern"), "Replace pattern");
+        const auto& pattern = r.object(r.member(o, "pattern", "Replace"), "Replace pattern");
         if (r.string_or(pattern, "String", "") != " " || r.string(o, "content", "Replace") != "\xE2\x96\x81")
             r.fail("Replace normalizer other than ' ' -> U+2581");
         v.escape_whitespace = true;
@@ -117,7 +122,7 @@ void read_pre_tokenizer(const Reader& r, const json::value& node, Vocab& v) {
         v.byte_level = true;
         if (r.bool_or(o, "use_regex", true)) v.splits.push_back({kGpt2Pattern, SplitBehavior::kIsolated, false});
     } else if (type == "Split") {
-        const auto& pattern = r.object(o.at("pattern"), "Split pattern");
+        const auto& pattern = r.object(r.member(o, "pattern", "Split"), "Split pattern");
         std::string regex;
         if (const auto* s = pattern.if_contains("Regex"); s && s->is_string()) regex = std::string(s->get_string());
         else if (const auto* t = pattern.if_contains("String"); t && t->is_string()) regex = regex_escape(t->get_string());

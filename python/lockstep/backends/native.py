@@ -8,12 +8,21 @@
 
 Logits and captured values are numpy views of the engine's own buffers (no copy); the
 engine computes without holding the GIL.
+
+Threads: ``logits(ids)`` (and ``capture``) may be called from any number of threads on one
+model; the calls take turns on its one context and each returns exactly what it would alone.
+``eval``, ``reset`` and ``rewind`` carry the context from one call to the next, so one made
+while another thread is inside a call on the same model raises ConcurrentUseError instead
+of corrupting either; a generation is a sequence of such calls and belongs to one thread.
+Separate NativeModel objects are independent and run in parallel.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,6 +31,7 @@ from lockstep import _core
 from lockstep.backends.capture import CAPTURE_POINTS, check_points
 from lockstep.backends.faults import check_fault
 from lockstep.backends.generate import Generates
+from lockstep.errors import ConcurrentUseError
 from lockstep.text.tokenizer import Tokenizer
 
 
@@ -41,6 +51,7 @@ class NativeModel(Generates):
                                          unrounded_activations)
         self._info = self._engine.info()
         self._tokenizer: Tokenizer | None = None
+        self._context = threading.Lock()  # held by the thread whose call is using the KV cache
 
     @property
     def info(self) -> dict[str, Any]:
@@ -74,17 +85,23 @@ class NativeModel(Generates):
 
     def reset(self) -> None:
         """Empties the context."""
-        self._engine.reset()
+        with self._exclusive("reset"):
+            self._engine.reset()
 
     def rewind(self, n_keep: int) -> None:
         """Keeps the first n_keep tokens of the context: only what follows is computed again."""
-        self._engine.rewind(int(n_keep))
+        with self._exclusive("rewind"):
+            self._engine.rewind(int(n_keep))
 
     def logits(self, ids: Sequence[int] | np.ndarray, capture: Sequence[str] | None = None):
         """Logits of every position of `ids` from an empty context: float32 [len(ids), n_vocab].
-        With `capture`, also a dict of the named per-layer points, each [n_layer, len(ids), n_embd]."""
-        self.reset()
-        return self.eval(ids, capture=capture)
+        With `capture`, also a dict of the named per-layer points, each [n_layer, len(ids), n_embd].
+        Safe from several threads at once: the calls take turns (the engine runs without the GIL)."""
+        tokens = self._check_ids(ids)
+        with self._context:
+            self._engine.reset()
+            logits, captured = self._engine.eval(tokens, True, list(capture or ()))
+        return (logits, captured) if capture else logits
 
     def capture(self, ids: Sequence[int] | np.ndarray, points: Sequence[str] = CAPTURE_POINTS) -> dict[str, np.ndarray]:
         """{point: float32 [n_layer, len(ids), n_embd]} for `ids` from an empty context
@@ -96,8 +113,24 @@ class NativeModel(Generates):
         """Appends `ids` to the context and returns the logits of the new positions
         ([1, n_vocab] with last_only). With `capture`, also the per-layer dict."""
         tokens = self._check_ids(ids)
-        logits, captured = self._engine.eval(tokens, not last_only, list(capture or ()))
+        with self._exclusive("eval"):
+            logits, captured = self._engine.eval(tokens, not last_only, list(capture or ()))
         return (logits, captured) if capture else logits
+
+    @contextmanager
+    def _exclusive(self, call: str) -> Iterator[None]:
+        """Holds the context lock for a stateful call, or raises ConcurrentUseError at once: such
+        a call never waits, since whatever another thread leaves in the KV cache is not what
+        this caller's next call expects."""
+        if not self._context.acquire(blocking=False):
+            raise ConcurrentUseError(
+                f"NativeModel.{call}: another thread is using this model's context (KV cache) right now; "
+                "eval, reset, rewind and generation keep state between calls and cannot be shared by threads. "
+                "Give each thread its own model (lockstep.load), or call logits(ids), which waits its turn")
+        try:
+            yield
+        finally:
+            self._context.release()
 
     @property
     def fault(self) -> str | None:

@@ -12,7 +12,7 @@ from lockstep.inspection.hf_tokenizer import tokenizer_from_folder
 from lockstep.inspection.model_info import ModelInfo
 from lockstep.inspection.pytorch_file import describe_pytorch
 from lockstep.inspection.safetensors_file import INDEX_SUFFIX, shard_files, summarize
-from lockstep.inspection.tasks import bitnet_from_hf_config, task_from_hf_config
+from lockstep.inspection.tasks import architectures, bitnet_from_hf_config, task_from_hf_config
 from lockstep.text.hints import chat_template_from_folder
 
 CONFIG = "config.json"
@@ -102,7 +102,7 @@ def with_folder_context(info: ModelInfo, folder: Path) -> ModelInfo:
     """Add what config.json and the tokenizer files of `folder` say about the model."""
     config = read_json_object(folder / CONFIG)
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
-    classes = tuple(name for name in config.get("architectures") or () if isinstance(name, str))
+    classes = architectures(config)
     bitnet = bitnet_from_hf_config(config)
     # Gemma's config names it hidden_activation.
     declared = config.get("hidden_act", config.get("hidden_activation"))

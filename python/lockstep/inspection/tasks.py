@@ -55,13 +55,18 @@ BITNET_GGUF_ARCHITECTURES = frozenset({"bitnet", "bitnet-b1.58", "bitnet-25"})
 TERNARY_GGML_TYPES = frozenset({"TQ1_0", "TQ2_0", "I2_S"})
 
 
+def architectures(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """config.json's `architectures`: the names in its list; () when it is absent or not a list
+    (a hostile or broken file may hold any JSON value there)."""
+    value = config.get("architectures")
+    return tuple(name for name in value if isinstance(name, str)) if isinstance(value, list) else ()
+
+
 def task_from_hf_config(config: Mapping[str, Any], sentence_transformers: bool) -> str | None:
     """The task of a transformers model, from config.json's `architectures` (its head class)."""
     if sentence_transformers:
         return "embedding"
-    for class_name in config.get("architectures") or ():
-        if not isinstance(class_name, str):
-            continue
+    for class_name in architectures(config):
         task = _task_from_class(class_name, config)
         if task is not None:
             return task
@@ -120,7 +125,7 @@ def bitnet_from_hf_config(config: Mapping[str, Any]) -> str | None:
         return "quantization_config.quant_method = bitnet"
     if config.get("model_type") == "bitnet":
         return "model_type = bitnet"
-    for class_name in config.get("architectures") or ():
-        if isinstance(class_name, str) and class_name.lower().startswith("bitnet"):
+    for class_name in architectures(config):
+        if class_name.lower().startswith("bitnet"):
             return f"architectures = {class_name}"
     return None

@@ -14,16 +14,29 @@ reported in :attr:`RenderedPrompt.notes` — never silently doubled.
 from __future__ import annotations
 
 import json
+import re
+import resource
+import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from lockstep.errors import TemplateError
+
+# Bounds of one Jinja render: a chat template is untrusted code (a model file's metadata).
+# Real templates render in milliseconds to a few kilobytes; these leave room for long
+# conversations and stop a template that loops, blows up a string or recurses.
+MAX_TEMPLATE_SOURCE = 1 << 20  # characters of template source
+MAX_TEMPLATE_OUTPUT = 1 << 23  # characters of rendered text; also the largest width or count a template may pass
+MAX_TEMPLATE_SECONDS = 2.0
+MAX_TEMPLATE_MEMORY = 256 << 20  # bytes the process may grow beyond its peak while rendering
 
 TEMPLATE_NAMES = ("auto", "raw", "instruct", "llama3-chat", "chatml", "jinja")
 ROLES = ("system", "user", "assistant", "tool")
@@ -162,18 +175,33 @@ def render_jinja(
     date: datetime | None = None,
 ) -> str:
     """Render a Hugging Face chat template with the environment transformers gives it."""
+    if len(source) > MAX_TEMPLATE_SOURCE:
+        raise TemplateError(f"chat template failed: its source is {len(source)} characters, over the limit of {MAX_TEMPLATE_SOURCE}")
+    budget = _RenderBudget()
+    previous_trace = sys.gettrace()
     try:
         compiled = _environment(date).from_string(source)
-        return compiled.render(
+        sys.settrace(budget.trace)
+        parts, size = [], 0
+        for part in compiled.generate(
             messages=[dict(turn) for turn in turns],
             add_generation_prompt=add_generation_prompt,
             bos_token=hints.bos_token or "",
             eos_token=hints.eos_token or "",
             tools=None,
             documents=None,
-        )
-    except jinja2.TemplateError as error:
+        ):
+            size += len(part)
+            if size > MAX_TEMPLATE_OUTPUT:
+                raise TemplateError(f"chat template stopped: the rendered prompt exceeds {MAX_TEMPLATE_OUTPUT} characters")
+            parts.append(part)
+        return "".join(parts)
+    except TemplateError:
+        raise  # a bound stopped it (MAX_TEMPLATE_*)
+    except Exception as error:  # noqa: BLE001 - whatever a template does wrong (1/0, a bad index, recursion) is its error
         raise TemplateError(f"chat template failed: {type(error).__name__}: {error}") from error
+    finally:
+        sys.settrace(previous_trace)
 
 
 def _environment(date: datetime | None) -> ImmutableSandboxedEnvironment:
@@ -187,11 +215,109 @@ def _environment(date: datetime | None) -> ImmutableSandboxedEnvironment:
     def strftime_now(format: str) -> str:
         return (date or datetime.now()).strftime(format)
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+    # No loader that finds anything: {% include %}, {% import %} and {% extends %} fail as template errors.
+    env = _BoundedSandbox(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols],
+                          loader=jinja2.DictLoader({}))
     env.filters["tojson"] = tojson
+    env.filters = {name: _bounded_filter(name, f) for name, f in env.filters.items()}
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
     return env
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+class _RenderBudget:
+    """Time and memory of one render, checked at every line the template's code runs (a trace
+    function on this thread, active only in frames compiled from the template)."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + MAX_TEMPLATE_SECONDS
+        self.memory_limit = _peak_rss() + MAX_TEMPLATE_MEMORY
+
+    def trace(self, frame, event: str, arg: Any):
+        return self.check if frame.f_code.co_filename == "<template>" else None
+
+    def check(self, frame, event: str, arg: Any):
+        if time.monotonic() > self.deadline:
+            raise TemplateError(f"chat template stopped: rendering took longer than {MAX_TEMPLATE_SECONDS:g} s (a loop that does not end?)")
+        if _peak_rss() > self.memory_limit:
+            raise TemplateError(f"chat template stopped: rendering took more than {MAX_TEMPLATE_MEMORY >> 20} MB of memory")
+        return self.check
+
+
+# Widths and counts inside format strings ("%9999999d", "{:>9999999}").
+_NUMBER = re.compile(r"\d{7,}")
+
+
+def _check_count(value: Any, what: str) -> None:
+    """Refuses an integer (alone or in a tuple, list or dict of arguments) larger than any output allows."""
+    items = value if isinstance(value, (tuple, list)) else list(value.values()) if isinstance(value, Mapping) else [value]
+    for item in items[:64]:
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_TEMPLATE_OUTPUT:
+            raise TemplateError(f"chat template stopped: {what}: {item} exceeds the limit of {MAX_TEMPLATE_OUTPUT}")
+
+
+def _check_format(value: Any, what: str) -> None:
+    """Refuses a format string with a width or precision larger than any output allows."""
+    if isinstance(value, str):
+        for number in _NUMBER.findall(value):
+            if int(number) > MAX_TEMPLATE_OUTPUT:
+                raise TemplateError(f"chat template stopped: {what}: a width of {number} exceeds the limit of {MAX_TEMPLATE_OUTPUT}")
+
+
+def _bounded_filter(name: str, function):
+    """The filter, refusing counts and widths (arguments after the value) beyond the output limit."""
+    first = 0 if getattr(function, "jinja_pass_arg", None) is None else 1  # context/environment comes first
+
+    def bounded(*args, **kwargs):
+        _check_count(list(args[first + 1:]) + list(kwargs.values()), f"filter {name!r}")
+        if name == "format" and len(args) > first:
+            _check_format(args[first], "filter 'format'")
+        return function(*args, **kwargs)
+
+    if hasattr(function, "jinja_pass_arg"):
+        bounded.jinja_pass_arg = function.jinja_pass_arg  # type: ignore[attr-defined]
+    return bounded
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """transformers' sandbox plus bounds on what one operation or call may build: no string or
+    list beyond MAX_TEMPLATE_OUTPUT from *, + or %, no integer power or product of unbounded
+    size, no call with a count or width beyond it. Such operations are not folded at compile time."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sized, count in ((left, right), (right, left)):
+                if isinstance(count, int) and hasattr(sized, "__len__") and len(sized) * count > MAX_TEMPLATE_OUTPUT:
+                    raise TemplateError(f"chat template stopped: '*' would build {len(sized) * count} items, over the limit of {MAX_TEMPLATE_OUTPUT}")
+            if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > 1 << 16:
+                raise TemplateError("chat template stopped: '*' of integers this large is refused")
+        elif operator == "**":
+            if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0 and \
+                    right * left.bit_length() > 1 << 16:
+                raise TemplateError(f"chat template stopped: '**' would build an integer of about {right * left.bit_length()} bits")
+        elif operator == "+":
+            if hasattr(left, "__len__") and hasattr(right, "__len__") and len(left) + len(right) > MAX_TEMPLATE_OUTPUT:
+                raise TemplateError(f"chat template stopped: '+' would build {len(left) + len(right)} items, over the limit of {MAX_TEMPLATE_OUTPUT}")
+        elif operator == "%" and isinstance(left, str):
+            _check_format(left, "'%' formatting")
+            _check_count(right, "'%' formatting")
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - jinja's own signature
+        _check_count([*args, *kwargs.values()], f"calling {getattr(__obj, '__name__', 'a function')}")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any):
+        wrapped = super().wrap_str_format(value)  # not None: value is str.format or str.format_map
+        if wrapped is not None:
+            _check_format(value.__self__, f"str.{value.__name__}")
+        return wrapped
 
 
 def _settle_bos(prompt: RenderedPrompt, hints: TokenizerHints) -> RenderedPrompt:
