@@ -59,6 +59,16 @@ def smollm2_vocabulary(size: int) -> tuple[list[str], list[int], list[str]]:
 _VOCABULARIES: dict[int, tuple[list[str], list[int], list[str]]] = {}
 
 
+def add_typed_tensor(writer: gguf.GGUFWriter, name: str, values: np.ndarray, qtype: gguf.GGMLQuantizationType) -> None:
+    """Write float32 `values` as `qtype`: F32 as is, F16 converted, any other type quantized by gguf.quants."""
+    if qtype == gguf.GGMLQuantizationType.F32:
+        writer.add_tensor(name, values)
+    elif qtype == gguf.GGMLQuantizationType.F16:
+        writer.add_tensor(name, values.astype(np.float16))
+    else:
+        writer.add_tensor(name, gguf.quants.quantize(values, qtype), raw_dtype=qtype)
+
+
 def write_tiny_llama(path: str | Path, spec: TinyLlama = TinyLlama()) -> Path:
     path = Path(path)
     if spec.vocab_size not in _VOCABULARIES:
@@ -141,12 +151,7 @@ def write_tiny_llama(path: str | Path, spec: TinyLlama = TinyLlama()) -> Path:
 
     quant = gguf.GGMLQuantizationType[spec.weight_type]
     for name, w in weights.items():
-        if w.ndim != 2 or not name.startswith("blk.") or quant == gguf.GGMLQuantizationType.F32:
-            writer.add_tensor(name, w)
-        elif quant == gguf.GGMLQuantizationType.F16:
-            writer.add_tensor(name, w.astype(np.float16))
-        else:
-            writer.add_tensor(name, gguf.quants.quantize(w, quant), raw_dtype=quant)
+        add_typed_tensor(writer, name, w, quant if w.ndim == 2 and name.startswith("blk.") else gguf.GGMLQuantizationType.F32)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

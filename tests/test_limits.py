@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import lockstep as ls
+from crossval_models import add_typed_tensor
 from lockstep import _core
 from lockstep.errors import FormatError, TemplateError
 from lockstep.text.templates import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_SECONDS, render_jinja
@@ -196,12 +197,7 @@ def write_engine_gguf(path: Path, qtype: gguf.GGMLQuantizationType, shapes: dict
     tensors |= shapes or {}
     for name, shape in tensors.items():
         values = (rng.standard_normal(shape, dtype=np.float32) * 0.1).astype(np.float32)
-        if len(shape) == 1 or qtype == gguf.GGMLQuantizationType.F32:
-            writer.add_tensor(name, values)
-        elif qtype == gguf.GGMLQuantizationType.F16:
-            writer.add_tensor(name, values.astype(np.float16))
-        else:
-            writer.add_tensor(name, gguf.quants.quantize(values, qtype), raw_dtype=qtype)
+        add_typed_tensor(writer, name, values, gguf.GGMLQuantizationType.F32 if len(shape) == 1 else qtype)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
