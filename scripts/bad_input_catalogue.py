@@ -22,13 +22,14 @@ sys.path[:0] = [str(ROOT / "tests")]
 import gguf  # noqa: E402
 
 import lockstep as ls  # noqa: E402
+from crossval_cli import lockstep_path  # noqa: E402
 
 MODEL = ls.default_model_path()
 
 
 def cli(*args: str) -> tuple[int, str]:
     run = subprocess.run([sys.executable, "-m", "lockstep", *args], capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")]))))
+                         env=dict(os.environ, PYTHONPATH=lockstep_path()))
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     return run.returncode, lines[-1] if lines else ""
 

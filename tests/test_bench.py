@@ -19,13 +19,12 @@ import gguf
 import numpy as np
 import pytest
 
-from crossval_cli import HIDE_LLAMA_CPP
+from crossval_cli import HIDE_LLAMA_CPP, lockstep_path
 from lockstep.backends.peak_memory import measure_peak_memory
 from lockstep.backends.speed import interleaved, median
 from lockstep.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_PARENT = str(ROOT / "python")
 FLAGS = ("--pp", "8", "--tg", "4", "--repeats", "1", "--threads", "1")
 
 
@@ -160,7 +159,7 @@ def test_exit_3_without_llama_cpp(model, tmp_path):
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(HIDE_LLAMA_CPP)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), PACKAGE_PARENT, os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": lockstep_path(shim)}
     result = subprocess.run([sys.executable, "-m", "lockstep", "bench", "--model", str(model), *FLAGS],
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 3, result.stderr

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from crossval_cli import lockstep_path
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = sorted(p.stem for p in (ROOT / "fuzz").glob("*.py") if not p.stem.startswith("_") and p.stem != "make_corpus")
 SECONDS = 5
@@ -26,10 +28,7 @@ def test_every_target_has_seeds():
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_target_runs_clean(target, tmp_path):
-    path = os.environ.get("PYTHONPATH", "")
-    if "LOCKSTEP_SANITIZED" not in os.environ:  # scripts/sanitize.sh points it at its sanitized package
-        path = os.pathsep.join(filter(None, [str(ROOT / "python"), path]))
-    env = dict(os.environ, PYTHONPATH=path)
+    env = dict(os.environ, PYTHONPATH=lockstep_path())
     dictionary = ROOT / "fuzz" / f"{target}.dict"
     run = subprocess.run(
         [sys.executable, str(ROOT / "fuzz" / f"{target}.py"), f"-max_total_time={SECONDS}",
@@ -49,9 +48,6 @@ FINDINGS = sorted((ROOT / "tests" / "data" / "fuzz_findings").iterdir())
 def test_past_findings_stay_fixed(finding):
     """Each input a fuzz run found (named TARGET-what) runs clean through its target now."""
     target = finding.name.split("-", 1)[0]
-    path = os.environ.get("PYTHONPATH", "")
-    if "LOCKSTEP_SANITIZED" not in os.environ:
-        path = os.pathsep.join(filter(None, [str(ROOT / "python"), path]))
     run = subprocess.run([sys.executable, str(ROOT / "fuzz" / f"{target}.py"), str(finding)], capture_output=True,
-                         text=True, env=dict(os.environ, PYTHONPATH=path), timeout=600)
+                         text=True, env=dict(os.environ, PYTHONPATH=lockstep_path()), timeout=600)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import lockstep as ls
+from crossval_cli import lockstep_path
 from crossval_models import add_typed_tensor
 from lockstep import _core
 from lockstep.errors import FormatError, TemplateError
@@ -29,12 +30,10 @@ from lockstep.text.templates import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_SECONDS, r
 
 
 def child_env() -> dict[str, str]:
-    """The environment of a child Python: this tree's package first, unless scripts/sanitize.sh
-    already points PYTHONPATH at its sanitized shadow package."""
-    path = os.environ.get("PYTHONPATH", "")
-    if "LOCKSTEP_SANITIZED" not in os.environ:
-        path = os.pathsep.join(filter(None, [str(HERE.parent / "python"), path]))
-    return dict(os.environ, PYTHONPATH=path)
+    """The environment of a child Python that imports the lockstep under test: the source tree's
+    in a developer build, site-packages' once installed (CI), scripts/sanitize.sh's shadow
+    package under ASan."""
+    return dict(os.environ, PYTHONPATH=lockstep_path())
 
 
 def mutation_env() -> dict[str, str]:
