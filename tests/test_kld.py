@@ -10,12 +10,13 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import gguf
 import numpy as np
 import pytest
 
 import lockstep
 from crossval_cli import lockstep_path
-from crossval_models import TinyLlama, write_tiny_llama
+from crossval_models import TinyLlama, copy_gguf, rope_layout_swapped, write_tiny_llama
 from lockstep.dispatch.corpus import _gated_tokens, corpus_divergence
 from lockstep.errors import CorpusTokenMismatch
 
@@ -118,3 +119,37 @@ def test_the_gate_stops_different_tokenizations(tmp_path):
     bigger = lockstep.load(lockstep.default_model_path(), "native")
     with pytest.raises(CorpusTokenMismatch, match="vocabularies differ in size: a 4096, b 49152"):
         _gated_tokens(a, bigger, "Hello", ["a", "b"])
+
+
+def test_the_clean_pairs_worst_window_is_compared_layer_by_layer_and_not_localized(result):
+    """llama.cpp anchored on the native engine's hidden states, block by block, over the worst
+    window: a table for every layer, and no block above the floor on a correct pair."""
+    worst = result.worst_window
+    errors = worst["layer_errors"]
+    assert errors is not None and (errors["anchored"], errors["anchors_from"]) == ("llama.cpp", "native")
+    n_layer = gguf_int(lockstep.default_model_path(), "llama.block_count")
+    for point in ("attn_norm", "attn_out", "ffn_norm", "ffn_out"):
+        assert len(errors[point]) == n_layer and all(0 <= e < 0.05 for e in errors[point]), (point, errors[point])
+    assert worst["localization"] is None, worst["localization"]
+
+
+def test_a_quantization_against_its_file_localizes_the_worst_window(result, tmp_path):
+    """NAME=PATH compares two files, as llama-perplexity --kl-divergence compares a quantization
+    with its base: here the default model against a copy whose middle layer has its Q and K rows
+    in the wrong rotary layout. The worst window is localized at that layer's attention."""
+    model = lockstep.default_model_path()
+    layer = gguf_int(model, "llama.block_count") // 2
+    broken = copy_gguf(model, tmp_path / "rope-swapped.gguf",
+                       edit=rope_layout_swapped(gguf_int(model, "llama.attention.head_count"),
+                                                gguf_int(model, "llama.attention.head_count_kv"), layer))
+    found = corpus_divergence(model, CORPUS, ["llama.cpp", f"llama.cpp={broken}"], ctx=CTX, n_threads=1,
+                              max_windows=2)
+    assert (found.reference, found.test) == ("llama.cpp", "llama.cpp@rope-swapped.gguf")
+    assert found.statistics["mean_kld"] > 10 * result.statistics["mean_kld"]
+    loc = found.worst_window["localization"]
+    assert loc is not None and (loc["layer"], loc["point"]) == (layer, "attn_out"), loc
+
+
+
+def gguf_int(path: Path, key: str) -> int:
+    return int(gguf.GGUFReader(path).fields[key].contents())

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ from crossval_models import TinyLlama, write_tiny_llama
 from lockstep.zoo.cells import COLUMNS
 
 PROMPTS = ['"The capital of France is"', '{"messages": [{"role": "user", "content": "Count to three."}]}']
+# Real English prose that ships with every Python: its licence (as tests/test_kld.py).
+CORPUS = Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"
 METRICS = ["mean_kl", "p99_kl", "max_kl", "top1_agreement", "min_cosine"]
 
 
@@ -200,3 +203,31 @@ def test_a_killed_workers_cell_is_an_error_row_and_the_sweep_goes_on(sweep_input
                          n_threads=1, progress=False)
     assert set(rerun.loc[~rerun["cached"], "key"]) == set(lost["key"])
     assert not rerun["error"].fillna("").str.contains("KilledWorker").any()
+
+
+def test_a_corpus_is_scored_per_model_and_pair_as_kld_scores_it(sweep_inputs, tmp_path):
+    """--corpus adds one cell per model and pair: lockstep kld's statistics as columns, kept in
+    the store under the corpus's content and window size like any cell."""
+    from lockstep.dispatch.corpus import corpus_divergence
+
+    models = [sweep_inputs["models"] / "llama-q8_0.gguf", lockstep.default_model_path()]
+    out = tmp_path / "corpus.parquet"
+    sweep = dict(backends="llama.cpp,native", out=out, corpus=CORPUS, ctx=64, chunks=2, n_threads=1, progress=False)
+    frame = lockstep.zoo(models, **sweep)
+    assert len(frame) == 2 and list(frame.columns[: len(COLUMNS)]) == list(COLUMNS)
+    assert (frame["verdict"] == "pass").all() and frame["prompt"].str.contains("LICENSE.txt").all(), frame["error"]
+    for _, row in frame.iterrows():
+        direct = corpus_divergence(row["model"], CORPUS, "llama.cpp,native", ctx=64, max_windows=2, n_threads=1)
+        for name in ("mean_kld", "p99_kld", "same_top_p", "ppl_base", "ppl_test", "rms_delta_p"):
+            assert row[name] == pytest.approx(direct.statistics[name], rel=1e-9), name
+        assert row["mean_kl"] == row["mean_kld"] and row["top1_agreement"] == row["same_top_p"]
+        assert row["n_windows"] == 2 and row["n_tokens"] == direct.n_tokens
+    assert lockstep.zoo(models, **sweep)["cached"].all()
+    assert not lockstep.zoo(models, **{**sweep, "ctx": 32})["cached"].any()  # another window size: new cells
+
+
+def test_a_sweep_without_prompts_or_corpus_is_a_usage_error(capsys):
+    from lockstep.cli.main import main
+
+    assert main(["zoo", "--models", str(lockstep.default_model_path())]) == 64
+    assert "--prompts FILE, --corpus FILE.txt, or both" in capsys.readouterr().err

@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from lockstep.backends.capture import Capturing
 from lockstep.backends.loading import load
 from lockstep.dispatch.corpus_statistics import divergence_statistics
+from lockstep.dispatch.localization import localize_between
 from lockstep.dispatch.metrics import compare_logits
-from lockstep.dispatch.specs import BACKEND_SETS
+from lockstep.dispatch.specs import BACKEND_SETS, BackendSpec, labels_for
 from lockstep.errors import CorpusTokenMismatch, UsageError
 
 _CONTEXT_OPTIONS = {"native": "n_ctx", "llama.cpp": "n_ctx"}
@@ -66,24 +68,35 @@ def corpus_divergence(
     *,
     n_threads: int | None = None,
     max_windows: int | None = None,
+    localize: bool = True,
 ) -> CorpusDivergence:
     """Score `corpus` (a text file's path, or the text) on two backends of `model`.
 
-    ``backends``: "both" (llama.cpp as the reference, native) or two names, reference first.
+    ``backends``: "both" (llama.cpp as the reference, native) or two backends, reference first,
+    each NAME or NAME=MODEL_PATH (another file on that backend: a quantization of the same
+    model against its reference, as ``llama-perplexity --kl-divergence`` compares them).
     Raises CorpusTokenMismatch (exit 2) when the backends tokenize the corpus differently or
     their vocabularies differ in size, UsageError when the corpus has fewer than ``ctx`` tokens.
+    ``localize``: compare the worst window layer by layer across the two backends, as crossval
+    localizes a pair (its ``worst_window`` gains ``localization`` and ``layer_errors``).
     """
-    names = list(BACKEND_SETS.get(backends, (backends,)) if isinstance(backends, str) else backends)
-    if len(names) == 1 and isinstance(names[0], str) and "," in names[0]:
-        names = [n.strip() for n in names[0].split(",")]
-    if len(names) != 2:
-        raise UsageError(f"kld compares two backends (reference first), got {names}")
+    given = list(BACKEND_SETS.get(backends, (backends,)) if isinstance(backends, str) else backends)
+    if len(given) == 1 and isinstance(given[0], str) and "," in given[0]:
+        given = [n.strip() for n in given[0].split(",")]
+    if len(given) != 2:
+        raise UsageError(f"kld compares two backends (reference first), got {given}")
     if ctx < 4:
         raise UsageError(f"--ctx must be at least 4 tokens, got {ctx}")
+    try:
+        specs = [BackendSpec.parse(str(b)) for b in given]
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    files = [(spec.name, Path(spec.model if spec.model is not None else model)) for spec in specs]
+    names = labels_for(files, Path(model))
     text = _corpus_text(corpus)
-    engines = [load(model, backend=name, n_threads=n_threads, **({_CONTEXT_OPTIONS[name]: ctx}
-                                                                  if name in _CONTEXT_OPTIONS else {}))
-               for name in names]
+    engines = [load(path, backend=name, n_threads=n_threads, **({_CONTEXT_OPTIONS[name]: ctx}
+                                                                 if name in _CONTEXT_OPTIONS else {}))
+               for name, path in files]
     reference, test = engines
     tokens = _gated_tokens(reference, test, text, names)
     n_windows = len(tokens) // ctx
@@ -98,9 +111,7 @@ def corpus_divergence(
                                             ("window", "position", "token", "kld", "delta_p", "nll_base", "nll_test",
                                              "same_top")}
     for window in range(n_windows):
-        ids = np.array(tokens[window * ctx:(window + 1) * ctx], dtype=np.int32)
-        if add_bos:
-            ids[0] = bos
+        ids = _window_ids(tokens, window, ctx, bos if add_bos else None)
         targets = np.array(tokens[window * ctx + first + 1:(window + 1) * ctx], dtype=np.int32)
         base_rows = np.array(reference.logits(ids)[first:ctx - 1], copy=True)  # the next call may reuse its buffer
         metrics = compare_logits(base_rows, test.logits(ids)[first:ctx - 1], targets, top_k=1, n_threads=n_threads)
@@ -114,14 +125,46 @@ def corpus_divergence(
         columns["nll_test"].append(c["nll_b"])
         columns["same_top"].append(c["top1_a"] == c["top1_b"])
     positions = {k: np.concatenate(v) for k, v in columns.items()}
+    worst = _worst_window(positions, reference, ctx)
+    if localize:
+        worst.update(_localize_window(names, engines, _window_ids(tokens, worst["window"], ctx, bos if add_bos else None)))
     statistics = divergence_statistics(positions["nll_base"], positions["nll_test"], positions["kld"],
                                        positions["delta_p"], positions["same_top"])
     return CorpusDivergence(
         model=str(model), reference=names[0], test=names[1],
         versions={name: engine.version() for name, engine in zip(names, engines)},
         ctx=ctx, n_tokens=len(tokens), n_windows=n_windows, statistics=statistics, positions=positions,
-        worst_window=_worst_window(positions, reference, ctx),
+        worst_window=worst,
     )
+
+
+def _window_ids(tokens: np.ndarray, window: int, ctx: int, bos: int | None) -> np.ndarray:
+    """A window's ids as it is evaluated: from an empty context, its first token BOS when the
+    vocabulary adds one."""
+    ids = np.array(tokens[window * ctx:(window + 1) * ctx], dtype=np.int32)
+    if bos is not None:
+        ids[0] = bos
+    return ids
+
+
+def _localize_window(names: list[str], engines: list[Any], ids: np.ndarray) -> dict[str, Any]:
+    """The worst window compared layer by layer across the backends (localization.localize_between):
+    ``localization`` (None when no block exceeds its floor) and ``layer_errors`` (None when
+    neither backend can anchor on the other)."""
+    states: dict[str, Any] = {}
+
+    def free_states(label: str):
+        if label not in states:
+            engine = engines[names.index(label)]
+            states[label] = engine.capture(ids) if isinstance(engine, Capturing) else None
+        return states[label]
+
+    compared = localize_between((names[0], engines[0]), (names[1], engines[1]), free_states, lambda _: ids)
+    if compared is None:
+        return {"localization": None, "layer_errors": None}
+    return {"localization": compared.localization,
+            "layer_errors": {"anchored": compared.anchored, "anchors_from": compared.anchors_from,
+                             **compared.layer_errors}}
 
 
 def _corpus_text(corpus: str | os.PathLike) -> str:

@@ -53,4 +53,12 @@ def print_divergence(result: CorpusDivergence, file: TextIO = sys.stderr) -> Non
     out.append("")
     out.append(f"worst window {w['window']} (tokens {w['tokens'][0]}..{w['tokens'][1]}): mean KLD {w['mean_kld']:.6f}; "
                f"its largest KLD {w['max_kld']:.6f} predicting token {w['token_index']} {w['token']!r}")
+    if w.get("layer_errors") is None and "layer_errors" in w:
+        out.append("  not compared layer by layer: neither backend can recompute its layers from the other's")
+    elif w.get("localization") is not None:
+        loc = w["localization"]
+        out.append(f"  localized at layer {loc['layer']} {loc['point']} (position {loc['position']}): error {loc['error']:.3g}, "
+                   f"{loc['times_floor']:.1f}x the floor ({loc['anchored']} anchored on {loc['anchors_from']})")
+    elif "localization" in w:
+        out.append("  layer by layer: no block above its floor")
     print("\n".join(out), file=file)

@@ -16,7 +16,7 @@ import numpy as np
 
 from lockstep import _core
 from lockstep.backends.native import NativeModel
-from lockstep.dispatch.localization import anchors_of, can_anchor, capture_free, localize_fault, localize_pair
+from lockstep.dispatch.localization import capture_free, localize_between, localize_fault
 from lockstep.dispatch.noise_floor import FLOAT32_ARITHMETIC, judge_pair, measure_noise_floor, thresholds_from_floor
 from lockstep.dispatch.report import CrossvalReport, PairReport, json_ready, pair_report, sha256_of_model
 from lockstep.dispatch.specs import (
@@ -91,7 +91,7 @@ def crossval(
         s if isinstance(s, PreparedBackend) else prepare_backend(s, path, n_threads=n_threads, inject_fault=inject_fault)
         for s in specs
     ]
-    labels = labels_for(prepared, path)
+    labels = labels_for([(p.name, p.model) for p in prepared], path)
     # A backend on another model file renders that file's own chat template, as its users
     # would: a file whose template differs is caught by the token gate (different-template).
     texts = [
@@ -184,32 +184,28 @@ def _verdict(labels: Sequence[str], pairs: Sequence[PairReport],
 
 def _localize_pairs(pairs: Sequence[PairReport], prepared: Mapping[str, PreparedBackend],
                     tokens: Mapping[str, list[int]], *, n_threads: int | None, inject_fault: str | None) -> None:
-    """Sets each pair's localization: one side's hidden states captured, the other side (the test
-    when it can anchor, else the reference) recomputed anchored on them. A pair where neither
+    """Sets each pair's localization and layer errors (lockstep.dispatch.localization's
+    localize_between); each backend's hidden states are captured once. A pair where neither
     side can anchor (two native engines) is not localized."""
     free: dict[str, Any] = {}
 
     def free_states(label: str):
         if label not in free:
             p = prepared[label]
-            free[label] = capture_free(p.name, p.backend, p.model, np.asarray(tokens[label], dtype=np.int32),
-                                       n_threads=n_threads, inject_fault=inject_fault if p.name == "native" else None)
+            free[label] = capture_free(p.name, p.backend, p.model, ids_of(label), n_threads=n_threads,
+                                       inject_fault=inject_fault if p.name == "native" else None)
         return free[label]
 
+    def ids_of(label: str) -> np.ndarray:
+        return np.asarray(tokens[label], dtype=np.int32)
+
     for pair in pairs:
-        order = [(pair.reference, pair.test), (pair.test, pair.reference)]
-        for giver, taker in order:
-            try:
-                if not can_anchor(prepared[taker].backend) or (states := free_states(giver)) is None:
-                    continue
-                anchored = prepared[taker].backend.capture_anchored(np.asarray(tokens[taker], dtype=np.int32),
-                                                                    anchors_of(states))
-            except RuntimeError:  # a graph without one of the capture points (llama.cpp's qwen2: no attn_out)
-                free.pop(giver, None)
-                continue
-            found = localize_pair(states, anchored)
-            pair.localization = {**found, "anchored": taker, "anchors_from": giver} if found else None
-            break
+        compared = localize_between((pair.reference, prepared[pair.reference].backend),
+                                    (pair.test, prepared[pair.test].backend), free_states, ids_of)
+        if compared is not None:
+            pair.localization = compared.localization
+            pair.layer_errors = {"anchored": compared.anchored, "anchors_from": compared.anchors_from,
+                                 **compared.layer_errors}
 
 
 def _render_for(model: Path, turns, template: str, chat_template, date) -> RenderedPrompt:

@@ -22,7 +22,8 @@ where a faulty run departs from a clean run of the same engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,12 @@ def block_errors(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndarr
     return out
 
 
+def layer_errors(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndarray]) -> dict[str, list[float]]:
+    """point -> per layer, the block's error (median over positions of ||b - a|| / ||a||): the
+    table a localization reads, and what a per-layer heatmap of the pair shows."""
+    return {point: np.median(e, axis=-1).tolist() for point, e in block_errors(free, anchored).items()}
+
+
 def localize_pair(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndarray]) -> dict[str, Any] | None:
     """The first layer and point (forward order) whose block error exceeds the floor (see the
     module's docstring), with the first position there and how far above; None if none does."""
@@ -76,6 +83,42 @@ def localize_pair(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndar
                 position = int(np.flatnonzero(errors[point][layer] > limit)[0])
                 return {"layer": layer, "point": point, "position": position, "error": error,
                         "floor": floor, "times_floor": error / floor}
+    return None
+
+
+@dataclass
+class PairLocalization:
+    """A pair's layer-by-layer comparison: who anchored on whom, each block's error per layer,
+    and the localization (None when no block exceeds its floor)."""
+    anchored: str
+    anchors_from: str
+    layer_errors: dict[str, list[float]]
+    found: dict[str, Any] | None
+
+    @property
+    def localization(self) -> dict[str, Any] | None:
+        return {**self.found, "anchored": self.anchored, "anchors_from": self.anchors_from} if self.found else None
+
+
+def localize_between(first: tuple[str, Any], second: tuple[str, Any],
+                     free_states: Callable[[str], Mapping[str, np.ndarray] | None],
+                     ids_of: Callable[[str], np.ndarray]) -> PairLocalization | None:
+    """Localize two backends ``(label, backend)``: the first side's hidden states
+    (``free_states(label)``, None when it cannot capture) anchor the other side, which must be
+    able to anchor; the second side anchored on the first is tried first, then the reverse.
+    None when neither way works (neither side anchors, or a backend's graph lacks a capture
+    point: llama.cpp's qwen2 has no attn_out)."""
+    for (giver, _), (taker, taker_backend) in ((first, second), (second, first)):
+        if not can_anchor(taker_backend):
+            continue
+        try:
+            states = free_states(giver)
+            if states is None:
+                continue
+            anchored = taker_backend.capture_anchored(ids_of(taker), anchors_of(states))
+        except RuntimeError:
+            continue
+        return PairLocalization(taker, giver, layer_errors(states, anchored), localize_pair(states, anchored))
     return None
 
 

@@ -45,6 +45,9 @@ class PairReport:
     # Where the pair's hidden states first part beyond the noise floor (localization.localize_pair);
     # None when no layer does or the pair was not localized.
     localization: dict[str, Any] | None = None
+    # Each block's error per layer, the table the localization reads ({"anchored", "anchors_from",
+    # point: [n_layer floats]}); None when the pair was not compared layer by layer.
+    layer_errors: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -79,7 +82,8 @@ class PairReport:
             "precision_class": self.precision_class, "thresholds": self.thresholds,
             "first_divergence": self.first_divergence, "divergence_reason": self.divergence_reason,
             "diverged_stage": self.diverged_stage,
-            **self.metrics.summary(), "localization": self.localization, "noise_floor": self.noise_floor,
+            **self.metrics.summary(), "localization": self.localization, "layer_errors": self.layer_errors,
+            "noise_floor": self.noise_floor,
         }
         if self.teacher_forced is not None:
             out["teacher_forced"] = {**self.teacher_forced.summary(),

@@ -81,12 +81,13 @@ def check_available(spec: BackendSpec) -> None:
         raise BackendUnavailable(spec.name, availability.message, availability.install_command)
 
 
-def labels_for(prepared: Sequence[PreparedBackend], path: Path) -> list[str]:
-    """Names in the report: the backend's name, ``name@file`` when it runs on another model
-    than the crossval's, and ``#2``, ``#3``... for repeats."""
+def labels_for(backends: Sequence[tuple[str, Path]], path: Path) -> list[str]:
+    """Names in the report for backends given as (name, model file): the backend's name,
+    ``name@file`` when it runs on another model than the crossval's, and ``#2``, ``#3``... for
+    repeats."""
     labels = []
-    for p in prepared:
-        base = p.name if same_file(p.model, path) else f"{p.name}@{p.model.name}"
+    for name, model in backends:
+        base = name if same_file(model, path) else f"{name}@{model.name}"
         label, n = base, 1
         while label in labels:
             n += 1

@@ -1,4 +1,5 @@
-"""The cells of a sweep: one (model, prompt, backend pair) each, planned in the main process
+"""The cells of a sweep: one (model, prompt, backend pair) each, or one (model, corpus,
+backend pair) for a corpus scored as ``lockstep kld`` scores it; planned in the main process
 from ``inspect`` (headers only), run wherever an executor sends them.
 
 A cell carries paths and strings only, so that it ships to a Dask worker as it is; the worker
@@ -18,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from lockstep import _core
+from lockstep.dispatch.corpus import CorpusDivergence, corpus_divergence
 from lockstep.dispatch.crossval import crossval
 from lockstep.dispatch.report import CrossvalReport, sha256_of_model
-from lockstep.errors import ExitCode, RouteError, exit_code_for
+from lockstep.errors import CorpusTokenMismatch, ExitCode, RouteError, exit_code_for
 from lockstep.routing.inspect import inspect
 from lockstep.routing.route import route
 from lockstep.zoo.engines import ENGINES
-from lockstep.zoo.sources import Prompt
+from lockstep.zoo.sources import Corpus, Prompt
 
 # The reference comes first, as in crossval: llama.cpp is the established engine.
 DEFAULT_BACKENDS = ("llama.cpp", "native", "hf")
@@ -52,7 +54,7 @@ def lockstep_version() -> str:
 class Cell:
     model: str
     prompt_index: int
-    prompt: Prompt
+    prompt: Prompt | Corpus  # what the cell runs: a crossval of a prompt, or a corpus scored
     backends: tuple[str, ...]  # (reference, test); empty when no pair of backends runs the model
     key: str
     model_columns: dict[str, Any] = field(hash=False)  # model, sha256, format, architecture, quant_types
@@ -61,7 +63,7 @@ class Cell:
     problem: tuple[int, str] | None = None
 
 
-def plan_cells(models: list[Path], prompts: list[Prompt], backends: tuple[str, ...] | None = None) -> list[Cell]:
+def plan_cells(models: list[Path], prompts: list[Prompt | Corpus], backends: tuple[str, ...] | None = None) -> list[Cell]:
     """Every cell of the sweep, model by model. Per model the backends are the requested ones
     (default :data:`DEFAULT_BACKENDS`) that ``inspect`` routes and that are ready here; the
     first is the reference and each other one a pair with it. A model fewer than two of them
@@ -80,7 +82,7 @@ def plan_cells(models: list[Path], prompts: list[Prompt], backends: tuple[str, .
     return cells
 
 
-def cell_key(model_sha256: str | None, prompt: Prompt, backends: tuple[str, ...], version: str) -> str:
+def cell_key(model_sha256: str | None, prompt: Prompt | Corpus, backends: tuple[str, ...], version: str) -> str:
     """A cell's identity in the store: the model's content, the prompt, the backends, lockstep's version."""
     payload = json.dumps([model_sha256, prompt.canonical, list(backends), version])
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
@@ -151,12 +153,21 @@ def run_cell(cell: Cell, n_threads: int | None = None) -> dict[str, Any]:
         return row
     try:
         with ENGINES.lock:
-            prepared, loaded = ENGINES.prepared(cell.model, cell.backends, n_threads)
             prompt = cell.prompt
-            report = crossval(cell.model, prompt.text, messages=prompt.messages, system_prompt=prompt.system_prompt,
-                              backends=prepared, n_threads=n_threads)
-        row["loaded"] = loaded
-        row.update(report_columns(report))
+            if isinstance(prompt, Corpus):
+                ENGINES.clear()  # the corpus loads its own engines: never two models in memory
+                result = corpus_divergence(cell.model, prompt.path, cell.backends, prompt.ctx, n_threads=n_threads,
+                                           max_windows=prompt.max_windows)
+                row.update(loaded=True, **corpus_columns(result))
+            else:
+                prepared, loaded = ENGINES.prepared(cell.model, cell.backends, n_threads)
+                report = crossval(cell.model, prompt.text, messages=prompt.messages, system_prompt=prompt.system_prompt,
+                                  backends=prepared, n_threads=n_threads)
+                row["loaded"] = loaded
+                row.update(report_columns(report))
+    except CorpusTokenMismatch as error:  # the gate: the corpus is different input on the two backends
+        row.update(verdict=VERDICTS[ExitCode.TOKEN_MISMATCH], exit_code=int(ExitCode.TOKEN_MISMATCH),
+                   divergence_reason=str(error))
     except Exception as error:  # a load failure, a template error, a backend crash: a row, not the end
         code, message = _problem(error)
         row.update(verdict=ERROR, exit_code=code, error=message)
@@ -218,3 +229,26 @@ def report_columns(report: CrossvalReport) -> dict[str, Any]:
     localization = pair.get("localization") or data.get("localization") or data.get("fault_localization")
     row["localization"] = json.dumps(localization, sort_keys=True) if localization else None
     return row
+
+
+def corpus_columns(result: CorpusDivergence) -> dict[str, Any]:
+    """A corpus cell's row: the kld statistics as columns (mean_kld, p99_kld, ppl_base, ...), the
+    common metric columns filled from them (mean_kl = mean KLD, top1_agreement = same top p),
+    and the worst window with its localization. It passes unless the worst window is localized:
+    one block above the floor is the divergence crossval's hidden-states stage reports too."""
+    stats = result.statistics
+    worst = {k: v for k, v in result.worst_window.items() if k not in ("localization", "layer_errors")}
+    localization = result.worst_window.get("localization")
+    code = ExitCode.LOGITS_DIVERGED if localization is not None else ExitCode.OK
+    return {
+        "reference_version": result.versions[result.reference], "test_version": result.versions[result.test],
+        "n_tokens": result.n_tokens, "exit_code": int(code), "verdict": VERDICTS[code],
+        "mean_kl": stats["mean_kld"], "p99_kl": stats["p99_kld"], "max_kl": stats["max_kld"],
+        "top1_agreement": stats["same_top_p"],
+        "localization": json.dumps(localization, sort_keys=True) if localization else None,
+        "divergence_reason": (f"worst window {worst['window']}: layer {localization['layer']} {localization['point']} "
+                              f"at {localization['times_floor']:.1f}x its floor") if localization else None,
+        "ctx": result.ctx, "n_windows": result.n_windows, **stats,
+        "worst_window": json.dumps(worst, sort_keys=True),
+        "layer_errors": json.dumps(result.worst_window.get("layer_errors"), sort_keys=True),
+    }

@@ -1,9 +1,10 @@
 """What a sweep runs over: the models (files, Hugging Face folders, or folders searched for
-them) and the prompts (a text file, one prompt a line, or JSONL with prompts and chat
-conversations)."""
+them), the prompts (a text file, one prompt a line, or JSONL with prompts and chat
+conversations) and a text corpus to score every model over, as ``lockstep kld`` does."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,6 +39,39 @@ class Prompt:
             return self.text
         turns = self.messages or []
         return f"[{len(turns)} turns] {turns[-1]['content']}" if turns else "[empty conversation]"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A text corpus every model of a sweep is scored over (lockstep.dispatch.corpus): windows
+    of ``ctx`` tokens, at most ``max_windows`` of them. A cell's key holds its content's sha256,
+    so an edited corpus is scored again."""
+
+    path: str
+    sha256: str
+    ctx: int = 512
+    max_windows: int | None = None
+
+    @property
+    def canonical(self) -> str:
+        return json.dumps({"corpus": self.sha256, "ctx": self.ctx, "max_windows": self.max_windows}, sort_keys=True)
+
+    @property
+    def label(self) -> str:
+        windows = f", at most {self.max_windows} windows" if self.max_windows is not None else ""
+        return f"corpus {Path(self.path).name} (ctx {self.ctx}{windows})"
+
+
+def corpus_from(path: str | os.PathLike, ctx: int = 512, max_windows: int | None = None) -> Corpus:
+    """The corpus of a sweep, read once here to hash it: UsageError when it cannot be read."""
+    try:
+        data = Path(path).read_bytes()
+        data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: cannot read the corpus ({error})") from error
+    if ctx < 4:
+        raise UsageError(f"--ctx must be at least 4 tokens, got {ctx}")
+    return Corpus(str(path), hashlib.sha256(data).hexdigest(), ctx, max_windows)
 
 
 def as_prompt(item: str | Mapping | Prompt, where: str = "prompt") -> Prompt:

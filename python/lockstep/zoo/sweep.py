@@ -1,5 +1,5 @@
-"""``lockstep.zoo``: models x prompts x backend pairs -> one row per cell, as a DataFrame and
-a Parquet (or CSV) file, resumable, on this machine or a Dask cluster."""
+"""``lockstep.zoo``: models x (prompts and a corpus) x backend pairs -> one row per cell, as a
+DataFrame and a Parquet (or CSV) file, resumable, on this machine or a Dask cluster."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from lockstep.errors import ExitCode, UsageError
 from lockstep.zoo.cells import COLUMNS, Cell, plan_cells
 from lockstep.zoo.executors import dask_client, run_dask, run_local
 from lockstep.zoo.progress import console_for, summary_table, sweep_progress
-from lockstep.zoo.sources import Prompt, find_models, prompts_from
+from lockstep.zoo.sources import Corpus, Prompt, corpus_from, find_models, prompts_from
 from lockstep.zoo.store import CellStore, default_store
 
 _INTEGER_COLUMNS = ("prompt_index", "n_tokens", "exit_code", "first_divergence")
@@ -20,11 +20,14 @@ _INTEGER_COLUMNS = ("prompt_index", "n_tokens", "exit_code", "first_divergence")
 
 def zoo(
     models: str | os.PathLike | Sequence[str | os.PathLike],
-    prompts: str | os.PathLike | Sequence[str | Mapping | Prompt],
+    prompts: str | os.PathLike | Sequence[str | Mapping | Prompt] | None = None,
     backends: str | Sequence[str] | None = None,
     out: str | os.PathLike | None = "zoo.parquet",
     scheduler: str | Any | None = None,
     *,
+    corpus: str | os.PathLike | None = None,
+    ctx: int = 512,
+    chunks: int | None = None,
     csv: str | os.PathLike | None = None,
     force: bool = False,
     store: str | os.PathLike | None = None,
@@ -45,9 +48,18 @@ def zoo(
     runs here; ``"local:N"`` a Dask LocalCluster of N workers; ``"tcp://HOST:PORT"`` an
     existing cluster; or a ``distributed.Client``. Progress and the summary go to ``file``
     (stderr).
+
+    ``corpus``: a text file every model is also scored over, as ``lockstep kld`` scores it
+    (windows of ``ctx`` tokens, at most ``chunks`` of them): one more cell per model and pair,
+    with kld's statistics as columns (mean_kld, p99_kld, same_top_p, ppl_base, ppl_test, ...)
+    and the worst window's localization. A sweep has prompts, a corpus, or both.
     """
+    if prompts is None and corpus is None:
+        raise UsageError("a sweep needs prompts, a corpus, or both")
+    workloads: list[Prompt | Corpus] = [*(prompts_from(prompts) if prompts is not None else []),
+                                        *([corpus_from(corpus, ctx, chunks)] if corpus is not None else [])]
     model_paths = find_models([models] if isinstance(models, (str, os.PathLike)) else models)
-    cells = plan_cells(model_paths, prompts_from(prompts), _backend_names(backends))
+    cells = plan_cells(model_paths, workloads, _backend_names(backends))
     if store is None and out is not None:
         store = default_store(out)
     cell_store = CellStore(store) if store is not None else None
