@@ -38,8 +38,8 @@ void dequantize_q4_1(const uint8_t* src, float* dst, int64_t n) {
         const float m = load_f16(src + offsetof(BlockQ4_1, m));
         const uint8_t* qs = src + offsetof(BlockQ4_1, qs);
         for (int j = 0; j < QK4_1 / 2; ++j) {
-            dst[j] = d * static_cast<float>(qs[j] & 0x0f) + m;
-            dst[j + QK4_1 / 2] = d * static_cast<float>(qs[j] >> 4) + m;
+            dst[j] = ns::add(d * static_cast<float>(qs[j] & 0x0f), m);
+            dst[j + QK4_1 / 2] = ns::add(d * static_cast<float>(qs[j] >> 4), m);
         }
     }
 }
@@ -67,8 +67,8 @@ void dequantize_q5_1(const uint8_t* src, float* dst, int64_t n) {
         for (int j = 0; j < QK5_1 / 2; ++j) {
             const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
             const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + QK5_1 / 2)) & 1u) << 4);
-            dst[j] = d * static_cast<float>(lo) + m;
-            dst[j + QK5_1 / 2] = d * static_cast<float>(hi) + m;
+            dst[j] = ns::add(d * static_cast<float>(lo), m);
+            dst[j + QK5_1 / 2] = ns::add(d * static_cast<float>(hi), m);
         }
     }
 }

@@ -28,6 +28,15 @@ inline float round_half_away(float x) {
     return x < 0 ? -b : b;
 }
 
+// a + b as numpy's float32 add computes it on x86-64, NaN payload included: when both are NaN
+// the result is a's (SSE/AVX return the first source operand's NaN). IEEE 754 leaves the
+// choice open, so C++ lets the compiler commute a + b, and GCC does: the sanitized build
+// computed b + a in the Q4_1 decoder, returning m's NaN where gguf.quants returns d * q's
+// (d = inf, q = 0). Spelling the rule out keeps the bits independent of code generation.
+inline float add(float a, float b) {
+    return std::isnan(a) ? a : a + b;
+}
+
 // abs(x).argmax(): the first index of the largest magnitude; a NaN wins at once.
 inline int argmax_abs(const float* x, int n) {
     int best = 0;
