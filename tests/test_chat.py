@@ -120,8 +120,12 @@ class Tmux:
         raise AssertionError(f"timed out waiting for {what}; the screen:\n{self.screen()}")
 
     def dead(self) -> tuple[bool, str]:
-        parts = self.run("display-message", "-p", "-t", "chat", "#{pane_dead} #{pane_dead_status}").split()
-        return parts[0] == "1", parts[1] if len(parts) > 1 else ""
+        """(whether the program has ended, how): its exit status, or "signal N" when a signal
+        ended it; "" while tmux has not yet recorded either."""
+        dead, status, signal_number = (self.run("display-message", "-p", "-t", "chat",
+                                                "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}").strip()
+                                       .split("|") + ["", ""])[:3]
+        return dead == "1", status or (f"signal {signal_number}" if signal_number else "")
 
     def close(self) -> None:
         subprocess.run([self.binary, "-L", self.socket, "kill-server"], capture_output=True)
@@ -151,7 +155,7 @@ def test_terminal_session_with_clear_ctrl_c_and_ctrl_d():
         assert not tmux.dead()[0]  # Ctrl-C stopped the reply, not the program
         tmux.send("C-d")
         deadline = time.monotonic() + 120  # a loaded machine takes a while to tear the engines down
-        while not tmux.dead()[0] and time.monotonic() < deadline:
+        while tmux.dead()[1] == "" and time.monotonic() < deadline:
             time.sleep(0.2)
         assert tmux.dead() == (True, "0"), tmux.screen()
     finally:
