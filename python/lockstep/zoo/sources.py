@@ -149,7 +149,7 @@ def _search(folder: Path) -> list[Path]:
 def prompts_from(prompts: str | os.PathLike | Sequence[str | Mapping | Prompt]) -> list[Prompt]:
     """The prompts of ``lockstep.zoo``: a file (see :func:`read_prompts`) or a sequence."""
     if isinstance(prompts, (str, os.PathLike)):
-        if Path(prompts).is_file():
+        if Path(prompts).exists() and not Path(prompts).is_dir():  # a file, or a pipe: <(...) in a shell
             return read_prompts(prompts)
         raise UsageError(f"{prompts}: no such prompts file (pass a list to sweep literal prompts)")
     out = [as_prompt(p, f"prompt {i}") for i, p in enumerate(prompts)]
