@@ -162,9 +162,7 @@ def _localize_window(names: list[str], engines: list[Any], ids: np.ndarray) -> d
     compared = localize_between((names[0], engines[0]), (names[1], engines[1]), free_states, lambda _: ids)
     if compared is None:
         return {"localization": None, "layer_errors": None}
-    return {"localization": compared.localization,
-            "layer_errors": {"anchored": compared.anchored, "anchors_from": compared.anchors_from,
-                             **compared.layer_errors}}
+    return {"localization": compared.localization, "layer_errors": compared.table}
 
 
 def _corpus_text(corpus: str | os.PathLike) -> str:

@@ -204,8 +204,7 @@ def _localize_pairs(pairs: Sequence[PairReport], prepared: Mapping[str, Prepared
                                     (pair.test, prepared[pair.test].backend), free_states, ids_of)
         if compared is not None:
             pair.localization = compared.localization
-            pair.layer_errors = {"anchored": compared.anchored, "anchors_from": compared.anchors_from,
-                                 **compared.layer_errors}
+            pair.layer_errors = compared.table
 
 
 def _render_for(model: Path, turns, template: str, chat_template, date) -> RenderedPrompt:

@@ -71,16 +71,14 @@ def block_errors(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndarr
     return out
 
 
-def layer_errors(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndarray]) -> dict[str, list[float]]:
-    """point -> per layer, the block's error (median over positions of ||b - a|| / ||a||): the
-    table a localization reads, and what a per-layer heatmap of the pair shows."""
-    return {point: np.median(e, axis=-1).tolist() for point, e in block_errors(free, anchored).items()}
-
-
 def localize_pair(free: Mapping[str, np.ndarray], anchored: Mapping[str, np.ndarray]) -> dict[str, Any] | None:
     """The first layer and point (forward order) whose block error exceeds the floor (see the
     module's docstring), with the first position there and how far above; None if none does."""
-    errors = block_errors(free, anchored)
+    return localize_errors(block_errors(free, anchored))
+
+
+def localize_errors(errors: Mapping[str, np.ndarray]) -> dict[str, Any] | None:
+    """localize_pair on block errors already computed (:func:`block_errors`)."""
     medians = {point: np.median(e, axis=-1) for point, e in errors.items()}  # [n_layer]
     floors = {point: max(float(np.median(m)), _FLOAT_FLOOR) for point, m in medians.items()}
     n_layer = min(len(m) for m in medians.values())
@@ -111,6 +109,11 @@ class PairLocalization:
     def localization(self) -> dict[str, Any] | None:
         return {**self.found, "anchored": self.anchored, "anchors_from": self.anchors_from} if self.found else None
 
+    @property
+    def table(self) -> dict[str, Any]:
+        """The layer errors as reports carry them: {"anchored", "anchors_from", point: [n_layer]}."""
+        return {"anchored": self.anchored, "anchors_from": self.anchors_from, **self.layer_errors}
+
 
 def localize_between(first: tuple[str, Any], second: tuple[str, Any],
                      free_states: Callable[[str], Mapping[str, np.ndarray] | None],
@@ -130,7 +133,9 @@ def localize_between(first: tuple[str, Any], second: tuple[str, Any],
             anchored = taker_backend.capture_anchored(ids_of(taker), anchors_of(states))
         except RuntimeError:
             continue
-        return PairLocalization(taker, giver, layer_errors(states, anchored), localize_pair(states, anchored))
+        errors = block_errors(states, anchored)  # once: the table and the localization read it
+        table = {point: np.median(e, axis=-1).tolist() for point, e in errors.items()}
+        return PairLocalization(taker, giver, table, localize_errors(errors))
     return None
 
 
