@@ -249,6 +249,46 @@ def test_batched_matmul_equals_one_token_at_a_time_bit_for_bit(isa, name):
         assert np.array_equal(batched.view(np.uint32), one_at_a_time[:tokens].view(np.uint32)), (isa, name, tokens)
 
 
+@pytest.mark.parametrize("isa", kernels.supported_isas())
+@pytest.mark.parametrize("name", ["F16", "BF16"])
+def test_float_gemm_equals_its_dot_at_ragged_widths(isa, name):
+    # The 16-bit float GEMM (src/kernels/simd/float_gemm.h) finishes each dot with the same
+    # tail as the dot itself: widths off the batch size must still agree bit for bit.
+    for cols in (7, 33, 100, 515):
+        weights = random_weights(name, 11, cols)
+        x = rng.standard_normal((8, cols)).astype(np.float32)
+        one_at_a_time = np.stack([kernels.matmul(isa, name, weights.ravel(), 11, cols, x[t : t + 1])[0] for t in range(8)])
+        batched = kernels.matmul(isa, name, weights.ravel(), 11, cols, x)
+        assert np.array_equal(batched.view(np.uint32), one_at_a_time.view(np.uint32)), (isa, name, cols)
+        reference = x.astype(np.float64) @ gguf.quants.dequantize(weights, QT[name]).astype(np.float64).T
+        np.testing.assert_allclose(batched, reference, rtol=1e-5, atol=1e-5 * np.abs(reference).max())
+
+
+@pytest.mark.parametrize("isa", kernels.supported_isas())
+def test_attention_kernels_match_numpy_and_their_single_forms(isa):
+    # attention_scores takes four keys per pass; each score must be the dot_f32 of its key alone
+    # (a decode step scores one query against the same keys a prefill scored in fours).
+    for head_dim, count, stride in ((64, 37, 192), (80, 5, 80), (7, 3, 9)):
+        query = rng.standard_normal(head_dim).astype(np.float32)
+        keys = rng.standard_normal((count, stride)).astype(np.float32)
+        scores = kernels.attention_scores(isa, query, keys, 0.125)
+        # A one-token F32 matmul is dot_f32 of each row alone.
+        rows = np.ascontiguousarray(keys[:, :head_dim])
+        singles = kernels.matmul(isa, "F32", rows.view(np.uint8).ravel(), count, head_dim, query[None])[0] * np.float32(0.125)
+        assert np.array_equal(scores.view(np.uint32), singles.view(np.uint32)), (isa, head_dim, count)
+        np.testing.assert_allclose(scores, keys[:, :head_dim].astype(np.float64) @ query * 0.125, rtol=1e-5, atol=1e-5)
+
+        weights = rng.random(count).astype(np.float32)
+        out = kernels.attention_values(isa, weights, keys, head_dim)
+        np.testing.assert_allclose(out, weights.astype(np.float64) @ keys[:, :head_dim], rtol=1e-5, atol=1e-5)
+        # One chain of fused multiply-adds per element in key order: a prefix of the keys gives
+        # what the same chain held after that many steps, whatever the batch width.
+        axpy = np.zeros(head_dim, np.float32)
+        for j in range(count):
+            axpy = kernels.axpy(isa, float(weights[j]), keys[j, :head_dim].copy(), axpy)
+        assert np.array_equal(out.view(np.uint32), axpy.view(np.uint32)), (isa, head_dim, count)
+
+
 def test_f32_matmul_with_a_ragged_width():
     # Widths that are not a multiple of any batch take the tail loops.
     for cols in (1, 7, 33, 100):

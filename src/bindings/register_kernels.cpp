@@ -129,6 +129,22 @@ void register_kernels(py::module_& parent) {
         table(isa).axpy(a, x.data(), out.mutable_data(), x.shape(0));
         return out;
     });
+    // Keys / values as [count, stride] rows of which the first n = len(query) (or n) are used.
+    m.def("attention_scores", [](const std::string& isa, FloatArray query, FloatArray keys, float scale) {
+        if (query.ndim() != 1 || keys.ndim() != 2 || keys.shape(1) < query.shape(0))
+            throw py::value_error("query [n] and keys [count, stride >= n]");
+        FloatArray scores(keys.shape(0));
+        table(isa).attention_scores(query.data(), keys.data(), keys.shape(1), keys.shape(0), query.shape(0), scale,
+                                    scores.mutable_data());
+        return scores;
+    });
+    m.def("attention_values", [](const std::string& isa, FloatArray weights, FloatArray values, int64_t n) {
+        if (weights.ndim() != 1 || values.ndim() != 2 || values.shape(0) != weights.shape(0) || n < 0 || values.shape(1) < n)
+            throw py::value_error("weights [count] and values [count, stride >= n]");
+        FloatArray out(n);
+        table(isa).attention_values(weights.data(), values.data(), values.shape(1), values.shape(0), n, out.mutable_data());
+        return out;
+    });
     for (const char* name : {"silu_mul", "relu2_mul", "gelu_tanh_mul"}) {
         const std::string which = name;
         m.def(name, [which](const std::string& isa, FloatArray gate, FloatArray up) {

@@ -82,6 +82,8 @@ struct KernelTable {
     QuantGemmFn gemm_q4_0, gemm_q4_1, gemm_q5_0, gemm_q5_1, gemm_q8_0;
     QuantGemmFn gemm_q2_k, gemm_q3_k, gemm_q4_k, gemm_q5_k, gemm_q6_k;
     QuantGemmFn gemm_mxfp4;
+    // And for 16-bit float weights with float32 activations (a_stride in bytes of floats).
+    QuantGemmFn gemm_f16, gemm_bf16;
 
     // Activation quantization of one row of n elements.
     void (*quantize_q8_0)(const float* x, void* out, int64_t n);
@@ -95,6 +97,13 @@ struct KernelTable {
     void (*softmax)(float* x, int64_t n);
     // y += a * x
     void (*axpy)(float a, const float* x, float* y, int64_t n);
+    // Attention of one query over `count` cached positions (keys and values of one head, rows
+    // key_stride / value_stride floats apart; n = head_dim):
+    // scores[j] = dot_f32(query, key_j, n) * scale, and out = sum_j weights[j] * value_j.
+    void (*attention_scores)(const float* query, const float* keys, int64_t key_stride, int64_t count, int64_t n,
+                             float scale, float* scores);
+    void (*attention_values)(const float* weights, const float* values, int64_t value_stride, int64_t count, int64_t n,
+                             float* out);
     // out = silu(gate) * up and out = relu(gate)^2 * up (the gated feed-forwards)
     void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
     void (*relu2_mul)(const float* gate, const float* up, float* out, int64_t n);

@@ -36,7 +36,7 @@ float row_dot(const KernelTable& k, GGMLType type, const uint8_t* w, const uint8
     }
 }
 
-// The tiled form of row_dot for `type`, or null where there is none (float and ternary
+// The tiled form of row_dot for `type`, or null where there is none (F32 and ternary
 // weights go one token at a time).
 QuantGemmFn row_gemm(const KernelTable& k, GGMLType type) {
     switch (type) {
@@ -51,6 +51,8 @@ QuantGemmFn row_gemm(const KernelTable& k, GGMLType type) {
         case GGMLType::Q5_K: return k.gemm_q5_k;
         case GGMLType::Q6_K: return k.gemm_q6_k;
         case GGMLType::MXFP4: return k.gemm_mxfp4;
+        case GGMLType::F16: return k.gemm_f16;
+        case GGMLType::BF16: return k.gemm_bf16;
         default: return nullptr;
     }
 }

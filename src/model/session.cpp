@@ -205,12 +205,9 @@ void Session::forward(std::span<const int32_t> ids, const EvalOptions& options, 
             const int64_t count = pos - first + 1;
             const float* query = q_.data() + t * qw + head * hd;
             float* scores = scores_[static_cast<size_t>(thread)].data();
-            for (int64_t j = 0; j < count; ++j)
-                scores[j] = k.dot_f32(query, cache_.key(l, first + j) + kv_head * hd, hd) * attention_scale;
+            k.attention_scores(query, cache_.key(l, first) + kv_head * hd, kvw, count, hd, attention_scale, scores);
             k.softmax(scores, count);
-            float* out = attn_.data() + t * qw + head * hd;
-            std::fill(out, out + hd, 0.0f);
-            for (int64_t j = 0; j < count; ++j) k.axpy(scores[j], cache_.value(l, first + j) + kv_head * hd, out, hd);
+            k.attention_values(scores, cache_.value(l, first) + kv_head * hd, kvw, count, hd, attn_.data() + t * qw + head * hd);
         });
         if (!L.attn_sub_norm.empty())  // BitNet: normalize before the output projection
             per_token([&](int64_t t) {

@@ -28,6 +28,19 @@ void axpy(float a, const float* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void attention_scores(const float* query, const float* keys, int64_t key_stride, int64_t count, int64_t n, float scale,
+                      float* scores) {
+    for (int64_t j = 0; j < count; ++j) scores[j] = dot_f32(query, keys + j * key_stride, n) * scale;
+}
+
+// The weighted sum as axpy steps in key order: float accumulation, as the reference engine
+// has always summed attention (its measured bounds against llama.cpp assume it).
+void attention_values(const float* weights, const float* values, int64_t value_stride, int64_t count, int64_t n,
+                      float* out) {
+    std::fill(out, out + n, 0.0f);
+    for (int64_t j = 0; j < count; ++j) axpy(weights[j], values + j * value_stride, out, n);
+}
+
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }

@@ -37,6 +37,10 @@ void quantize_i8(const float* x, void* out, int64_t n);
 void rms_norm(const float* x, const float* weight, float eps, float* out, int64_t n);
 void softmax(float* x, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
+void attention_scores(const float* query, const float* keys, int64_t key_stride, int64_t count, int64_t n, float scale,
+                      float* scores);
+void attention_values(const float* weights, const float* values, int64_t value_stride, int64_t count, int64_t n,
+                      float* out);
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 void relu2_mul(const float* gate, const float* up, float* out, int64_t n);
 void gelu_tanh_mul(const float* gate, const float* up, float* out, int64_t n);

@@ -15,6 +15,12 @@ void gemm_by_dots(const void* w, size_t w_stride, const void* a, size_t a_stride
             y[t * y_stride + r] = dot(wp + w_stride * static_cast<size_t>(r), ap + a_stride * static_cast<size_t>(t), n);
 }
 
+// A float dot (typed pointers) in QuantDotFn's form, for gemm_by_dots.
+template <class Weight, float (*dot)(const Weight*, const float*, int64_t)>
+float as_quant_dot(const void* w, const void* a, int64_t n) {
+    return dot(static_cast<const Weight*>(w), static_cast<const float*>(a), n);
+}
+
 }  // namespace
 
 const KernelTable& scalar_table() {
@@ -50,6 +56,8 @@ const KernelTable& scalar_table() {
         t.gemm_q5_k = gemm_by_dots<dot_q5_k>;
         t.gemm_q6_k = gemm_by_dots<dot_q6_k>;
         t.gemm_mxfp4 = gemm_by_dots<dot_mxfp4>;
+        t.gemm_f16 = gemm_by_dots<as_quant_dot<uint16_t, dot_f16>>;
+        t.gemm_bf16 = gemm_by_dots<as_quant_dot<uint16_t, dot_bf16>>;
         t.quantize_q8_0 = quantize_q8_0;
         t.quantize_q8_1 = quantize_q8_1;
         t.quantize_q8_k = quantize_q8_k;
@@ -57,6 +65,8 @@ const KernelTable& scalar_table() {
         t.rms_norm = rms_norm;
         t.softmax = softmax;
         t.axpy = axpy;
+        t.attention_scores = attention_scores;
+        t.attention_values = attention_values;
         t.silu_mul = silu_mul;
         t.relu2_mul = relu2_mul;
         t.gelu_tanh_mul = gelu_tanh_mul;

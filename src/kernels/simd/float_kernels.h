@@ -53,21 +53,93 @@ inline xsimd::batch<float, xsimd::sse4_2> load_bf16(const uint16_t* p, xsimd::ss
 }
 #endif
 
-template <class Arch>
-float dot_f32(const float* a, const float* b, int64_t n) {
+// K dots of one vector a with K vectors b[k]: dot_f32's arithmetic for each, with a's
+// batches loaded once for all K. dot_f32 is the case K = 1, so a score computed K at a time
+// (attention_scores) is the same float as one computed alone.
+template <class Arch, int K>
+void dot_f32_many(const float* a, const float* const (&b)[K], int64_t n, float (&out)[K]) {
     using B = xsimd::batch<float, Arch>;
     constexpr int64_t W = B::size;
-    B acc0(0.0f), acc1(0.0f), acc2(0.0f), acc3(0.0f);  // independent chains hide FMA latency
+    B acc[K][4];  // four independent chains per dot hide FMA latency
+    for (int k = 0; k < K; ++k) acc[k][0] = acc[k][1] = acc[k][2] = acc[k][3] = B(0.0f);
+    int64_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W)
+        for (int c = 0; c < 4; ++c) {
+            const B av = B::load_unaligned(a + i + c * W);
+            for (int k = 0; k < K; ++k) acc[k][c] = xsimd::fma(av, B::load_unaligned(b[k] + i + c * W), acc[k][c]);
+        }
+    for (; i + W <= n; i += W) {
+        const B av = B::load_unaligned(a + i);
+        for (int k = 0; k < K; ++k) acc[k][0] = xsimd::fma(av, B::load_unaligned(b[k] + i), acc[k][0]);
+    }
+    for (int k = 0; k < K; ++k) {
+        float sum = xsimd::reduce_add((acc[k][0] + acc[k][1]) + (acc[k][2] + acc[k][3]));
+        for (int64_t j = i; j < n; ++j) sum += a[j] * b[k][j];
+        out[k] = sum;
+    }
+}
+
+template <class Arch>
+float dot_f32(const float* a, const float* b, int64_t n) {
+    const float* const rows[1] = {b};
+    float out[1];
+    dot_f32_many<Arch, 1>(a, rows, n, out);
+    return out[0];
+}
+
+// Attention scores of one query: scores[j] = dot_f32(query, keys + j * key_stride, n) * scale
+// for j < count, four keys per pass over the query.
+template <class Arch>
+void attention_scores(const float* query, const float* keys, int64_t key_stride, int64_t count, int64_t n, float scale,
+                      float* scores) {
+    constexpr int K = 4;
+    int64_t j = 0;
+    for (; j + K <= count; j += K) {
+        const float* const rows[K] = {keys + j * key_stride, keys + (j + 1) * key_stride, keys + (j + 2) * key_stride,
+                                      keys + (j + 3) * key_stride};
+        float out[K];
+        dot_f32_many<Arch, K>(query, rows, n, out);
+        for (int k = 0; k < K; ++k) scores[j + k] = out[k] * scale;
+    }
+    for (; j < count; ++j) scores[j] = dot_f32<Arch>(query, keys + j * key_stride, n) * scale;
+}
+
+// The attention output of one query: out = sum over j < count of weights[j] * values[j]
+// (values[j] at values + j * value_stride), each element one chain of fused multiply-adds in
+// j order from zero, as axpy would build it, but kept in registers across all j: up to
+// four batches of out at a time.
+template <class Arch>
+void attention_values(const float* weights, const float* values, int64_t value_stride, int64_t count, int64_t n,
+                      float* out) {
+    using B = xsimd::batch<float, Arch>;
+    constexpr int64_t W = B::size;
     int64_t i = 0;
     for (; i + 4 * W <= n; i += 4 * W) {
-        acc0 = xsimd::fma(B::load_unaligned(a + i), B::load_unaligned(b + i), acc0);
-        acc1 = xsimd::fma(B::load_unaligned(a + i + W), B::load_unaligned(b + i + W), acc1);
-        acc2 = xsimd::fma(B::load_unaligned(a + i + 2 * W), B::load_unaligned(b + i + 2 * W), acc2);
-        acc3 = xsimd::fma(B::load_unaligned(a + i + 3 * W), B::load_unaligned(b + i + 3 * W), acc3);
+        B acc[4] = {B(0.0f), B(0.0f), B(0.0f), B(0.0f)};
+        for (int64_t j = 0; j < count; ++j) {
+            const float* v = values + j * value_stride + i;
+            const B s(weights[j]);
+            for (int c = 0; c < 4; ++c) acc[c] = xsimd::fma(s, B::load_unaligned(v + c * W), acc[c]);
+        }
+        for (int c = 0; c < 4; ++c) acc[c].store_unaligned(out + i + c * W);
     }
-    for (; i + W <= n; i += W) acc0 = xsimd::fma(B::load_unaligned(a + i), B::load_unaligned(b + i), acc0);
-    float sum = xsimd::reduce_add((acc0 + acc1) + (acc2 + acc3));
-    for (; i < n; ++i) sum += a[i] * b[i];
+    for (; i + W <= n; i += W) {
+        B acc(0.0f);
+        for (int64_t j = 0; j < count; ++j) acc = xsimd::fma(B(weights[j]), B::load_unaligned(values + j * value_stride + i), acc);
+        acc.store_unaligned(out + i);
+    }
+    for (; i < n; ++i) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < count; ++j) acc += weights[j] * values[j * value_stride + i];
+        out[i] = acc;
+    }
+}
+
+// The elements past the last whole batch, added one by one to the reduced sum. One function
+// for dot_16bit and the tiled GEMM (float_gemm.h), so both compile to the same arithmetic.
+template <class Scalar>
+inline float finish_16bit(float sum, const uint16_t* weight, const float* x, int64_t i, int64_t n, Scalar scalar) {
+    for (; i < n; ++i) sum += scalar(weight[i]) * x[i];
     return sum;
 }
 
@@ -83,9 +155,7 @@ float dot_16bit(const uint16_t* weight, const float* x, int64_t n, Load load, fl
         acc1 = xsimd::fma(load(weight + i + W), B::load_unaligned(x + i + W), acc1);
     }
     for (; i + W <= n; i += W) acc0 = xsimd::fma(load(weight + i), B::load_unaligned(x + i), acc0);
-    float sum = xsimd::reduce_add(acc0 + acc1);
-    for (; i < n; ++i) sum += scalar(weight[i]) * x[i];
-    return sum;
+    return finish_16bit(xsimd::reduce_add(acc0 + acc1), weight, x, i, n, scalar);
 }
 
 template <class Arch>

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kernels/kernel_table.h"
+#include "kernels/simd/float_gemm.h"
 #include "kernels/simd/float_kernels.h"
 #include "kernels/simd/logit_pair.h"
 #include "kernels/simd/quant_dots.h"
@@ -45,6 +46,8 @@ KernelTable make_table(Isa isa) {
     t.gemm_q5_k = gemm_q5_k<Int8>;
     t.gemm_q6_k = gemm_q6_k<Int8>;
     t.gemm_mxfp4 = gemm_mxfp4<Int8>;
+    t.gemm_f16 = gemm_f16<FloatArch>;
+    t.gemm_bf16 = gemm_bf16<FloatArch>;
     t.quantize_q8_0 = quantize_q8_0<FloatArch>;
     t.quantize_q8_1 = quantize_q8_1<FloatArch>;
     t.quantize_q8_k = quantize_q8_k<FloatArch>;
@@ -52,6 +55,8 @@ KernelTable make_table(Isa isa) {
     t.rms_norm = rms_norm<FloatArch>;
     t.softmax = softmax<FloatArch>;
     t.axpy = axpy<FloatArch>;
+    t.attention_scores = attention_scores<FloatArch>;
+    t.attention_values = attention_values<FloatArch>;
     t.silu_mul = silu_mul<FloatArch>;
     t.relu2_mul = relu2_mul<FloatArch>;
     t.gelu_tanh_mul = gelu_tanh_mul<FloatArch>;

@@ -10,6 +10,7 @@
 // over from whole tiles take the per-token dot itself.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -26,18 +27,39 @@ inline constexpr int kGemmRows = 2, kGemmTokens = 4;
 inline constexpr int kGemmRows = 2, kGemmTokens = 2;
 #endif
 
+// What one block of weight rows and one block of tokens may occupy together: half of a
+// 512 KiB L2 (the smallest of the CPUs we run on), so that both stay there while every tile
+// of the block pair runs.
+inline constexpr size_t kGemmBlockBytes = 256 * 1024;
+
 // Runs tile(r, t) over whole tiles and dot(r, t) over what is left:
-// y[t * y_stride + r] for r < rows, t < tokens.
+// y[t * y_stride + r] for r < rows, t < tokens. Rows and tokens go in blocks of about
+// kGemmBlockBytes / 2 each (w_stride and a_stride are the bytes of one row and one token):
+// the weights of a row block are read from memory once and reused by every token block.
+// Every y is computed by one tile or one dot whatever the blocking, so it does not change
+// a single bit of the result.
 template <int TileRows, int TileTokens, class Tile, class Dot>
-void gemm_tiles(int64_t rows, int64_t tokens, float* y, int64_t y_stride, Tile tile, Dot dot) {
-    int64_t r = 0;
-    for (; r + TileRows <= rows; r += TileRows) {
-        int64_t t = 0;
-        for (; t + TileTokens <= tokens; t += TileTokens) tile(r, t);
-        for (; t < tokens; ++t)
-            for (int i = 0; i < TileRows; ++i) y[t * y_stride + r + i] = dot(r + i, t);
+void gemm_tiles(int64_t rows, int64_t tokens, size_t w_stride, size_t a_stride, float* y, int64_t y_stride,
+                Tile tile, Dot dot) {
+    auto whole = [](size_t budget, size_t stride, int64_t tile_size) {
+        return std::max<int64_t>(1, static_cast<int64_t>(budget / std::max<size_t>(1, stride)) / tile_size) * tile_size;
+    };
+    const int64_t row_block = whole(kGemmBlockBytes / 2, w_stride, TileRows);
+    const int64_t token_block = whole(kGemmBlockBytes / 2, a_stride, TileTokens);
+    const int64_t whole_rows = rows / TileRows * TileRows;
+    for (int64_t r0 = 0; r0 < whole_rows; r0 += row_block) {
+        const int64_t r1 = std::min(whole_rows, r0 + row_block);
+        for (int64_t t0 = 0; t0 < tokens; t0 += token_block) {
+            const int64_t t1 = std::min(tokens, t0 + token_block);
+            for (int64_t r = r0; r < r1; r += TileRows) {
+                int64_t t = t0;
+                for (; t + TileTokens <= t1; t += TileTokens) tile(r, t);
+                for (; t < t1; ++t)
+                    for (int i = 0; i < TileRows; ++i) y[t * y_stride + r + i] = dot(r + i, t);
+            }
+        }
     }
-    for (; r < rows; ++r)
+    for (int64_t r = whole_rows; r < rows; ++r)
         for (int64_t t = 0; t < tokens; ++t) y[t * y_stride + r] = dot(r, t);
 }
 
@@ -85,7 +107,7 @@ void gemm_blocks32(const void* w, size_t w_stride, const void* a, size_t a_strid
     const auto* wp = static_cast<const uint8_t*>(w);
     const auto* ap = static_cast<const uint8_t*>(a);
     gemm_tiles<kGemmRows, kGemmTokens>(
-        rows, tokens, y, y_stride,
+        rows, tokens, w_stride, a_stride, y, y_stride,
         [&](int64_t r, int64_t t) {
             tile_blocks32<Ops, with_min, Block, ActBlock, kGemmRows, kGemmTokens>(
                 wp + w_stride * static_cast<size_t>(r), w_stride, ap + a_stride * static_cast<size_t>(t), a_stride, n,
@@ -122,7 +144,7 @@ void gemm_k(const void* w, size_t w_stride, const void* a, size_t a_stride, int6
     // One row per tile: a K-quant super-block unpacks into 8 vectors, a register file's worth.
     constexpr int R = 1, T = 4;
     gemm_tiles<R, T>(
-        rows, tokens, y, y_stride,
+        rows, tokens, w_stride, a_stride, y, y_stride,
         [&](int64_t r, int64_t t) {
             tile_k<Ops, Block, R, T>(wp + w_stride * static_cast<size_t>(r), w_stride,
                                      ap + a_stride * static_cast<size_t>(t), a_stride, n, y + t * y_stride + r,
