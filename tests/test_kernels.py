@@ -250,6 +250,21 @@ def test_batched_matmul_equals_one_token_at_a_time_bit_for_bit(isa, name):
 
 
 @pytest.mark.parametrize("isa", kernels.supported_isas())
+@pytest.mark.parametrize("name", [t for t in WEIGHT_TYPES if t != "I2_S"])
+def test_every_matmul_output_is_the_row_dot_bit_for_bit(isa, name):
+    # Decode (one token: several rows per pass) and prefill (tiles of rows x tokens) must give
+    # each output exactly as the type's dot of that row and token alone (kernels.row_dot).
+    rows, cols = 13, 512
+    weights = random_weights(name, rows, cols).reshape(rows, -1)
+    x = rng.standard_normal((5, cols)).astype(np.float32)
+    dots = np.array([[kernels.row_dot(isa, name, weights[r].copy(), x[t]) for r in range(rows)] for t in range(5)],
+                    np.float32)
+    for tokens in (1, 5):
+        y = kernels.matmul(isa, name, weights.ravel(), rows, cols, x[:tokens])
+        assert np.array_equal(y.view(np.uint32), dots[:tokens].view(np.uint32)), (isa, name, tokens)
+
+
+@pytest.mark.parametrize("isa", kernels.supported_isas())
 @pytest.mark.parametrize("name", ["F16", "BF16"])
 def test_float_gemm_equals_its_dot_at_ragged_widths(isa, name):
     # The 16-bit float GEMM (src/kernels/simd/float_gemm.h) finishes each dot with the same

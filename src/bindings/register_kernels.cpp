@@ -93,6 +93,21 @@ void register_kernels(py::module_& parent) {
         py::arg("isa"), py::arg("weight_type"), py::arg("weight"), py::arg("rows"), py::arg("cols"), py::arg("x"),
         py::arg("scale") = 1.0f, py::arg("n_threads") = 1);
 
+    m.def(
+        "row_dot",
+        [](const std::string& isa, const std::string& type_name, py::array_t<uint8_t, py::array::c_style> weight_row,
+           FloatArray x) {
+            const auto traits = type_traits_by_name(type_name);
+            if (!traits || !matmul_supports(traits->type)) throw py::value_error("row_dot does not support " + type_name);
+            const int64_t n = x.ndim() == 1 ? x.shape(0) : -1;
+            if (n <= 0 || n % traits->block_size != 0) throw py::value_error("x must be 1-d, a multiple of the block size");
+            if (static_cast<uint64_t>(weight_row.size()) < static_cast<uint64_t>(n) / traits->block_size * traits->block_bytes)
+                throw py::value_error("weight_row holds fewer bytes than one row of x's width");
+            return row_dot_floats(table(isa), traits->type, weight_row.data(), x.data(), n);
+        },
+        py::arg("isa"), py::arg("weight_type"), py::arg("weight_row"), py::arg("x"),
+        "The table's dot of one weight row with one activation row (quantized as matmul does), without tiling.");
+
     m.def("quantize_activations", [](const std::string& isa, const std::string& format_name, FloatArray x) {
         const auto format = parse_format(format_name);
         const int64_t block = format == ActivationFormat::Q8_K ? QK_K : (format == ActivationFormat::I8 ? 1 : QK8_0);

@@ -9,9 +9,6 @@
 #include "quant/quant.h"
 
 namespace lockstep::kernels {
-namespace {
-
-constexpr int kFormats = 5;  // ActivationFormat values
 
 float row_dot(const KernelTable& k, GGMLType type, const uint8_t* w, const uint8_t* a, int64_t n) {
     switch (type) {
@@ -35,6 +32,10 @@ float row_dot(const KernelTable& k, GGMLType type, const uint8_t* w, const uint8
         default: throw std::logic_error("matmul: unsupported weight type");
     }
 }
+
+namespace {
+
+constexpr int kFormats = 5;  // ActivationFormat values
 
 // The tiled form of row_dot for `type`, or null where there is none (F32 and ternary
 // weights go one token at a time).
@@ -80,6 +81,12 @@ void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* out) {
 }
 
 }  // namespace
+
+float row_dot_floats(const KernelTable& k, GGMLType type, const uint8_t* w, const float* x, int64_t n) {
+    std::vector<uint8_t> a(activation_row_bytes(activation_format_for(type), n));
+    quantize_row(k, activation_format_for(type), x, a.data(), n);
+    return row_dot(k, type, w, a.data(), n);
+}
 
 bool matmul_supports(GGMLType type) {
     switch (type) {
@@ -163,8 +170,9 @@ void matmul(const KernelTable& kernels, ThreadPool& pool, const float* x, int64_
         const bool float_input = f == static_cast<int>(ActivationFormat::F32);
         const size_t stride = float_input ? static_cast<size_t>(cols) * sizeof(float) : row_bytes[f];
         const uint8_t* act = float_input ? reinterpret_cast<const uint8_t*>(x) : base + offset[f];
-        if (const QuantGemmFn gemm = n_tokens > 1 ? row_gemm(kernels, w.type) : nullptr) {
-            // Several tokens: the tiled kernel, bit for bit the row_dot below.
+        if (const QuantGemmFn gemm = row_gemm(kernels, w.type)) {
+            // The tiled kernel (several rows per pass, and several tokens when there are):
+            // bit for bit the row_dot below.
             float* y = task.output->out + task.begin;
             gemm(w.data + static_cast<size_t>(task.begin) * w.row_bytes, w.row_bytes, act, stride, w.cols,
                  task.end - task.begin, n_tokens, y, w.rows);

@@ -24,6 +24,13 @@ struct WeightMatrix {
     float scale = 1.0f;
 };
 
+// One weight row (stored type) times one activation row (in the format the type pairs with,
+// activation_formats.h): the table's dot of that type, the arithmetic every tiled product of
+// matmul reproduces bit for bit.
+float row_dot(const KernelTable& k, GGMLType type, const uint8_t* w, const uint8_t* a, int64_t n);
+// The same from a float32 activation row, quantized first as matmul quantizes it (for tests).
+float row_dot_floats(const KernelTable& k, GGMLType type, const uint8_t* w, const float* x, int64_t n);
+
 // Whether matmul can multiply this weight type.
 bool matmul_supports(GGMLType type);
 

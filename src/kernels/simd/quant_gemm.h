@@ -26,6 +26,8 @@ inline constexpr int kGemmRows = 2, kGemmTokens = 4;
 #else
 inline constexpr int kGemmRows = 2, kGemmTokens = 2;
 #endif
+// Decode's single token: 2 x 4 accumulators and four unpacked rows.
+inline constexpr int kGemvRows = 4;
 
 // What one block of weight rows and one block of tokens may occupy together: half of a
 // 512 KiB L2 (the smallest of the CPUs we run on), so that both stay there while every tile
@@ -51,12 +53,12 @@ void gemm_tiles(int64_t rows, int64_t tokens, size_t w_stride, size_t a_stride, 
         const int64_t r1 = std::min(whole_rows, r0 + row_block);
         for (int64_t t0 = 0; t0 < tokens; t0 += token_block) {
             const int64_t t1 = std::min(tokens, t0 + token_block);
-            for (int64_t r = r0; r < r1; r += TileRows) {
-                int64_t t = t0;
-                for (; t + TileTokens <= t1; t += TileTokens) tile(r, t);
-                for (; t < t1; ++t)
-                    for (int i = 0; i < TileRows; ++i) y[t * y_stride + r + i] = dot(r + i, t);
-            }
+            // A tile's tokens stay in L1 while the block's rows stream past them from L2.
+            int64_t t = t0;
+            for (; t + TileTokens <= t1; t += TileTokens)
+                for (int64_t r = r0; r < r1; r += TileRows) tile(r, t);
+            for (; t < t1; ++t)
+                for (int64_t r = r0; r < r1; ++r) y[t * y_stride + r] = dot(r, t);
         }
     }
     for (int64_t r = whole_rows; r < rows; ++r)
@@ -101,21 +103,34 @@ void tile_blocks32(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a
             y[j * y_stride + i] = xsimd::reduce_add(acc[0][i][j] + acc[1][i][j]) + (min_sum[0][i][j] + min_sum[1][i][j]);
 }
 
+template <class Ops, bool with_min, class Block, class ActBlock, int R, int T, class Decode>
+void gemm_blocks32_tiled(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t n,
+                         int64_t rows, int64_t tokens, float* y, int64_t y_stride, Decode decode, QuantDotFn dot) {
+    gemm_tiles<R, T>(
+        rows, tokens, w_stride, a_stride, y, y_stride,
+        [&](int64_t r, int64_t t) {
+            tile_blocks32<Ops, with_min, Block, ActBlock, R, T>(w + w_stride * static_cast<size_t>(r), w_stride,
+                                                               a + a_stride * static_cast<size_t>(t), a_stride, n,
+                                                               y + t * y_stride + r, y_stride, decode);
+        },
+        [&](int64_t r, int64_t t) {
+            return dot(w + w_stride * static_cast<size_t>(r), a + a_stride * static_cast<size_t>(t), n);
+        });
+}
+
+// One token (decode) takes kGemvRows rows per pass, sharing each activation block between
+// them; several tokens take the kGemmRows x kGemmTokens tiles.
 template <class Ops, bool with_min, class Block, class ActBlock, class Decode>
 void gemm_blocks32(const void* w, size_t w_stride, const void* a, size_t a_stride, int64_t n, int64_t rows,
                    int64_t tokens, float* y, int64_t y_stride, Decode decode, QuantDotFn dot) {
     const auto* wp = static_cast<const uint8_t*>(w);
     const auto* ap = static_cast<const uint8_t*>(a);
-    gemm_tiles<kGemmRows, kGemmTokens>(
-        rows, tokens, w_stride, a_stride, y, y_stride,
-        [&](int64_t r, int64_t t) {
-            tile_blocks32<Ops, with_min, Block, ActBlock, kGemmRows, kGemmTokens>(
-                wp + w_stride * static_cast<size_t>(r), w_stride, ap + a_stride * static_cast<size_t>(t), a_stride, n,
-                y + t * y_stride + r, y_stride, decode);
-        },
-        [&](int64_t r, int64_t t) {
-            return dot(wp + w_stride * static_cast<size_t>(r), ap + a_stride * static_cast<size_t>(t), n);
-        });
+    if (tokens == 1)
+        gemm_blocks32_tiled<Ops, with_min, Block, ActBlock, kGemvRows, 1>(wp, w_stride, ap, a_stride, n, rows, tokens, y,
+                                                                          y_stride, decode, dot);
+    else
+        gemm_blocks32_tiled<Ops, with_min, Block, ActBlock, kGemmRows, kGemmTokens>(wp, w_stride, ap, a_stride, n, rows,
+                                                                                    tokens, y, y_stride, decode, dot);
 }
 
 // The K-quants: sum over super-blocks of kblock(row's block, token's block), per pair in
