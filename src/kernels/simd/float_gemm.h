@@ -9,6 +9,7 @@
 // any batch size. Rows and tokens left over from whole tiles take the dot itself.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -18,46 +19,59 @@
 
 namespace lockstep::kernels::LOCKSTEP_SIMD_NAMESPACE {
 
-// Registers per tile: 2 accumulators per pair plus one widened weight vector per row and one
-// activation vector: 2 x 2 x 3 + 2 + 1 = 15 of AVX2's (and SSE's) 16, 2 x 4 x 3 + 4 + 1 = 29
-// of AVX-512's 32.
+// Registers per tile (tile_16bit keeps one chain of accumulators at a time): one accumulator
+// per pair plus one widened weight batch per row and one activation batch: 3 x 4 + 3 + 1 =
+// 16 of AVX2's (and SSE's) 16, 4 x 6 + 4 + 1 = 29 of AVX-512's 32.
 #if defined(__AVX512F__)
-inline constexpr int kFloatGemmRows = 4, kFloatGemmTokens = 3;
+inline constexpr int kFloatGemmRows = 4, kFloatGemmTokens = 6;
 #else
-inline constexpr int kFloatGemmRows = 2, kFloatGemmTokens = 3;
+inline constexpr int kFloatGemmRows = 3, kFloatGemmTokens = 4;
 #endif
-// Decode's single token: 2 x 4 accumulators, four widened rows and one activation batch.
+// Decode's single token: four rows per pass share each activation batch.
 inline constexpr int kFloatGemvRows = 4;
 
 // dot_16bit for R rows x T tokens; w and x strides in elements.
+//
+// dot_16bit's two accumulators are independent chains: one takes the even batches of the
+// row, the other the odd ones, each in increasing order. So the tile runs them one after
+// the other over each chunk of the row (an even number of batches, small enough that the
+// chunk's rows and tokens stay in L1), parking the other chain's R x T accumulators in
+// memory, which is exact: only R x T accumulators occupy registers, which leaves room for a
+// larger tile than keeping both chains would.
 template <class Arch, int R, int T, class Load, class Scalar>
 void tile_16bit(const uint16_t* w, size_t w_stride, const float* x, size_t x_stride, int64_t n, float* y,
                 int64_t y_stride, Load load, Scalar scalar) {
     using B = xsimd::batch<float, Arch>;
     constexpr int64_t W = B::size;
-    B acc0[R][T], acc1[R][T];
-    for (int r = 0; r < R; ++r)
-        for (int t = 0; t < T; ++t) acc0[r][t] = B(0.0f), acc1[r][t] = B(0.0f);
-    // One batch at offset i into one accumulator set, for every pair.
-    auto step = [&](int64_t i, B (&acc)[R][T]) {
-        B wv[R];
-        for (int r = 0; r < R; ++r) wv[r] = load(w + w_stride * static_cast<size_t>(r) + i);
-        for (int t = 0; t < T; ++t) {
-            const B xv = B::load_unaligned(x + x_stride * static_cast<size_t>(t) + i);
-            for (int r = 0; r < R; ++r) acc[r][t] = xsimd::fma(wv[r], xv, acc[r][t]);
+    constexpr int64_t kChunk = 64 * W;  // elements: 64 batches, an even number
+    B parked[2][R][T];
+    for (int h = 0; h < 2; ++h)
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) parked[h][r][t] = B(0.0f);
+    const int64_t whole = n / W * W;  // elements in whole batches
+    for (int64_t c = 0; c < whole; c += kChunk) {
+        const int64_t c_end = std::min(c + kChunk, whole);
+        for (int h = 0; h < 2; ++h) {  // h = 0: the even batches' chain, 1: the odd ones'
+            B acc[R][T];
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < T; ++t) acc[r][t] = parked[h][r][t];
+            for (int64_t i = c + h * W; i < c_end; i += 2 * W) {
+                B wv[R];
+                for (int r = 0; r < R; ++r) wv[r] = load(w + w_stride * static_cast<size_t>(r) + i);
+                for (int t = 0; t < T; ++t) {
+                    const B xv = B::load_unaligned(x + x_stride * static_cast<size_t>(t) + i);
+                    for (int r = 0; r < R; ++r) acc[r][t] = xsimd::fma(wv[r], xv, acc[r][t]);
+                }
+            }
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < T; ++t) parked[h][r][t] = acc[r][t];
         }
-    };
-    int64_t i = 0;
-    for (; i + 2 * W <= n; i += 2 * W) {
-        step(i, acc0);
-        step(i + W, acc1);
     }
-    for (; i + W <= n; i += W) step(i, acc0);
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t)
-            y[t * y_stride + r] = finish_16bit(xsimd::reduce_add(acc0[r][t] + acc1[r][t]),
+            y[t * y_stride + r] = finish_16bit(xsimd::reduce_add(parked[0][r][t] + parked[1][r][t]),
                                                w + w_stride * static_cast<size_t>(r),
-                                               x + x_stride * static_cast<size_t>(t), i, n, scalar);
+                                               x + x_stride * static_cast<size_t>(t), whole, n, scalar);
 }
 
 template <class Arch, class Load, class Scalar>
