@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
 
 #include "kernels/simd/float_kernels.h"
 #include "kernels/simd/quant_gemm.h"
@@ -27,8 +26,6 @@ inline constexpr int kFloatGemmRows = 4, kFloatGemmTokens = 6;
 #else
 inline constexpr int kFloatGemmRows = 3, kFloatGemmTokens = 4;
 #endif
-// Decode's single token: four rows per pass share each activation batch.
-inline constexpr int kFloatGemvRows = 4;
 
 // dot_16bit for R rows x T tokens; w and x strides in elements.
 //
@@ -80,22 +77,16 @@ void gemm_16bit(const void* w, size_t w_stride, const void* a, size_t a_stride, 
     const auto* wp = static_cast<const uint16_t*>(w);
     const auto* xp = static_cast<const float*>(a);
     const size_t ws = w_stride / sizeof(uint16_t), xs = a_stride / sizeof(float);
-    auto run = [&](auto rows_per_tile, auto tokens_per_tile) {
-        constexpr int R = decltype(rows_per_tile)::value, T = decltype(tokens_per_tile)::value;
-        gemm_tiles<R, T>(
-            rows, tokens, w_stride, a_stride, y, y_stride,
-            [&](int64_t r, int64_t t) {
-                tile_16bit<Arch, R, T>(wp + ws * static_cast<size_t>(r), ws, xp + xs * static_cast<size_t>(t), xs, n,
-                                       y + t * y_stride + r, y_stride, load, scalar);
-            },
-            [&](int64_t r, int64_t t) {
-                return dot_16bit<Arch>(wp + ws * static_cast<size_t>(r), xp + xs * static_cast<size_t>(t), n, load,
-                                       scalar);
-            });
-    };
-    // One token (decode): kFloatGemvRows rows per pass share each activation batch.
-    if (tokens == 1) run(std::integral_constant<int, kFloatGemvRows>{}, std::integral_constant<int, 1>{});
-    else run(std::integral_constant<int, kFloatGemmRows>{}, std::integral_constant<int, kFloatGemmTokens>{});
+    gemm_tiles<kFloatGemmRows, kFloatGemmTokens>(
+        rows, tokens, w_stride, a_stride, y, y_stride,
+        [&](int64_t r, int64_t t) {
+            tile_16bit<Arch, kFloatGemmRows, kFloatGemmTokens>(wp + ws * static_cast<size_t>(r), ws,
+                                                               xp + xs * static_cast<size_t>(t), xs, n,
+                                                               y + t * y_stride + r, y_stride, load, scalar);
+        },
+        [&](int64_t r, int64_t t) {
+            return dot_16bit<Arch>(wp + ws * static_cast<size_t>(r), xp + xs * static_cast<size_t>(t), n, load, scalar);
+        });
 }
 
 // --- The KernelTable entries (QuantGemmFn: strides in bytes, activations float32).

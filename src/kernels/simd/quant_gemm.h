@@ -27,8 +27,6 @@ inline constexpr int kGemmRows = 4, kGemmTokens = 4;
 #else
 inline constexpr int kGemmRows = 3, kGemmTokens = 4;
 #endif
-// Decode's single token: four rows per pass share each activation block.
-inline constexpr int kGemvRows = 4;
 
 // What one block of weight rows and one block of tokens may occupy together: half of a
 // 512 KiB L2 (the smallest of the CPUs we run on), so that both stay there while every tile
@@ -135,19 +133,12 @@ void gemm_blocks32_tiled(const uint8_t* w, size_t w_stride, const uint8_t* a, si
         });
 }
 
-// One token (decode) takes kGemvRows rows per pass, sharing each activation block between
-// them; several tokens take the kGemmRows x kGemmTokens tiles.
 template <class Ops, bool with_min, class Block, class ActBlock, class Decode>
 void gemm_blocks32(const void* w, size_t w_stride, const void* a, size_t a_stride, int64_t n, int64_t rows,
                    int64_t tokens, float* y, int64_t y_stride, Decode decode, QuantDotFn dot) {
-    const auto* wp = static_cast<const uint8_t*>(w);
-    const auto* ap = static_cast<const uint8_t*>(a);
-    if (tokens == 1)
-        gemm_blocks32_tiled<Ops, with_min, Block, ActBlock, kGemvRows, 1>(wp, w_stride, ap, a_stride, n, rows, tokens, y,
-                                                                          y_stride, decode, dot);
-    else
-        gemm_blocks32_tiled<Ops, with_min, Block, ActBlock, kGemmRows, kGemmTokens>(wp, w_stride, ap, a_stride, n, rows,
-                                                                                    tokens, y, y_stride, decode, dot);
+    gemm_blocks32_tiled<Ops, with_min, Block, ActBlock, kGemmRows, kGemmTokens>(
+        static_cast<const uint8_t*>(w), w_stride, static_cast<const uint8_t*>(a), a_stride, n, rows, tokens, y,
+        y_stride, decode, dot);
 }
 
 // The K-quants: sum over super-blocks of kblock(row's block, token's block), per pair in
