@@ -4,12 +4,11 @@
 // activation vector serves every row of the tile.
 //
 // Bit-identical to dot_16bit (float_kernels.h) by construction: every (row, token) pair has
-// the same two accumulators, fed the same products in the same order, reduced and finished
-// by the same tail. So the last row of a prefill equals incremental decode, bit for bit, for
+// the same two accumulator chains, fed the same products in the same order, reduced and
+// finished by the same tail. So the last row of a prefill equals incremental decode, bit for bit, for
 // any batch size. Rows and tokens left over from whole tiles take the dot itself.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -27,48 +26,37 @@ inline constexpr int kFloatGemmRows = 4, kFloatGemmTokens = 6;
 inline constexpr int kFloatGemmRows = 3, kFloatGemmTokens = 4;
 #endif
 
-// dot_16bit for R rows x T tokens; w and x strides in elements.
-//
-// dot_16bit's two accumulators are independent chains: one takes the even batches of the
-// row, the other the odd ones, each in increasing order. So the tile runs them one after
-// the other over each chunk of the row (an even number of batches, small enough that the
-// chunk's rows and tokens stay in L1), parking the other chain's R x T accumulators in
-// memory, which is exact: only R x T accumulators occupy registers, which leaves room for a
-// larger tile than keeping both chains would.
+// dot_16bit for R rows x T tokens, w and x strides in elements; its two chains (even and odd
+// batches) run by chains_by_chunk (quant_gemm.h), which leaves registers for a larger tile.
 template <class Arch, int R, int T, class Load, class Scalar>
 void tile_16bit(const uint16_t* w, size_t w_stride, const float* x, size_t x_stride, int64_t n, float* y,
                 int64_t y_stride, Load load, Scalar scalar) {
     using B = xsimd::batch<float, Arch>;
     constexpr int64_t W = B::size;
-    constexpr int64_t kChunk = 64 * W;  // elements: 64 batches, an even number
     B parked[2][R][T];
     for (int h = 0; h < 2; ++h)
         for (int r = 0; r < R; ++r)
             for (int t = 0; t < T; ++t) parked[h][r][t] = B(0.0f);
-    const int64_t whole = n / W * W;  // elements in whole batches
-    for (int64_t c = 0; c < whole; c += kChunk) {
-        const int64_t c_end = std::min(c + kChunk, whole);
-        for (int h = 0; h < 2; ++h) {  // h = 0: the even batches' chain, 1: the odd ones'
-            B acc[R][T];
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < T; ++t) acc[r][t] = parked[h][r][t];
-            for (int64_t i = c + h * W; i < c_end; i += 2 * W) {
-                B wv[R];
-                for (int r = 0; r < R; ++r) wv[r] = load(w + w_stride * static_cast<size_t>(r) + i);
-                for (int t = 0; t < T; ++t) {
-                    const B xv = B::load_unaligned(x + x_stride * static_cast<size_t>(t) + i);
-                    for (int r = 0; r < R; ++r) acc[r][t] = xsimd::fma(wv[r], xv, acc[r][t]);
-                }
+    chains_by_chunk<64>(n / W, [&](int h, int64_t first, int64_t end) {
+        B acc[R][T];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) acc[r][t] = parked[h][r][t];
+        for (int64_t i = first * W; i < end * W; i += 2 * W) {
+            B wv[R];
+            for (int r = 0; r < R; ++r) wv[r] = load(w + w_stride * static_cast<size_t>(r) + i);
+            for (int t = 0; t < T; ++t) {
+                const B xv = B::load_unaligned(x + x_stride * static_cast<size_t>(t) + i);
+                for (int r = 0; r < R; ++r) acc[r][t] = xsimd::fma(wv[r], xv, acc[r][t]);
             }
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < T; ++t) parked[h][r][t] = acc[r][t];
         }
-    }
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < T; ++t) parked[h][r][t] = acc[r][t];
+    });
     for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t)
             y[t * y_stride + r] = finish_16bit(xsimd::reduce_add(parked[0][r][t] + parked[1][r][t]),
                                                w + w_stride * static_cast<size_t>(r),
-                                               x + x_stride * static_cast<size_t>(t), whole, n, scalar);
+                                               x + x_stride * static_cast<size_t>(t), n / W * W, n, scalar);
 }
 
 template <class Arch, class Load, class Scalar>

@@ -64,18 +64,28 @@ void gemm_tiles(int64_t rows, int64_t tokens, size_t w_stride, size_t a_stride, 
         for (int64_t t = 0; t < tokens; ++t) y[t * y_stride + r] = dot(r, t);
 }
 
-// The 32-element block types: dot_blocks32 for R rows x T tokens.
-//
-// dot_blocks32 keeps two accumulator chains: the even blocks go into one, the odd blocks into
-// the other, each in increasing order. The tile runs the two chains one after the other over
-// each chunk of kChunkBlocks blocks (an even number, so parity is kept; a chunk of the
-// tile's rows and tokens stays in L1), with the other chain's accumulators parked in memory,
-// which is exact. Only R x T accumulators are in registers at a time.
+// The dot kernels keep two accumulator chains over a row's units (32-element blocks, or
+// float batches): chain 0 takes the even units, chain 1 the odd ones, each in increasing
+// order. A tile may run the two chains one after the other over each chunk of ChunkUnits
+// units (even, so every unit keeps its chain; small, so the chunk's rows and tokens stay in
+// L1), the other chain's accumulators parked in memory, which is exact: only one chain's
+// accumulators need registers. pass(h, first, end) runs chain h over units first, first + 2, ... < end.
+template <int64_t ChunkUnits, class Pass>
+void chains_by_chunk(int64_t units, Pass pass) {
+    static_assert(ChunkUnits % 2 == 0, "a chunk must keep every unit's parity");
+    for (int64_t c = 0; c < units; c += ChunkUnits) {
+        const int64_t end = std::min(c + ChunkUnits, units);
+        pass(0, c, end);
+        pass(1, c + 1, end);
+    }
+}
+
+// The 32-element block types: dot_blocks32 for R rows x T tokens, its two chains run by
+// chains_by_chunk.
 template <class Ops, bool with_min, class Block, class ActBlock, int R, int T, class Decode>
 void tile_blocks32(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t n, float* y,
                    int64_t y_stride, Decode decode) {
     using Floats = typename Ops::Floats;
-    constexpr int64_t kChunkBlocks = 16;
     const Block* wb[R];
     const ActBlock* ab[T];
     for (int i = 0; i < R; ++i) wb[i] = reinterpret_cast<const Block*>(w + w_stride * static_cast<size_t>(i));
@@ -85,60 +95,50 @@ void tile_blocks32(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a
     for (int h = 0; h < 2; ++h)
         for (int i = 0; i < R; ++i)
             for (int j = 0; j < T; ++j) parked[h][i][j] = Floats(0.0f), min_sum[h][i][j] = 0.0f;
-    const int64_t blocks = n / QK8_0;
-    for (int64_t c = 0; c < blocks; c += kChunkBlocks) {
-        const int64_t c_end = std::min(c + kChunkBlocks, blocks);
-        for (int h = 0; h < 2; ++h) {  // h = 0: the even blocks' chain, 1: the odd ones'
-            Floats acc[R][T];
-            for (int i = 0; i < R; ++i)
-                for (int j = 0; j < T; ++j) acc[i][j] = parked[h][i][j];
-            // Block b, for every pair: the body of dot_blocks32's `block`.
-            for (int64_t b = c + h; b < c_end; b += 2) {
-                float da[T], sa[T];
+    chains_by_chunk<16>(n / QK8_0, [&](int h, int64_t first, int64_t end) {
+        Floats acc[R][T];
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j) acc[i][j] = parked[h][i][j];
+        // Block b, for every pair: the body of dot_blocks32's `block`.
+        for (int64_t b = first; b < end; b += 2) {
+            float da[T], sa[T];
+            for (int j = 0; j < T; ++j) {
+                da[j] = Ops::half(ab[j][b].d);
+                if constexpr (with_min) sa[j] = Ops::half(ab[j][b].s);
+            }
+            for (int i = 0; i < R; ++i) {
+                const auto q = decode(wb[i][b]);
+                const float dw = weight_scale<Ops>(wb[i][b]);
                 for (int j = 0; j < T; ++j) {
-                    da[j] = Ops::half(ab[j][b].d);
-                    if constexpr (with_min) sa[j] = Ops::half(ab[j][b].s);
-                }
-                for (int i = 0; i < R; ++i) {
-                    const auto q = decode(wb[i][b]);
-                    const float dw = weight_scale<Ops>(wb[i][b]);
-                    for (int j = 0; j < T; ++j) {
-                        acc[i][j] = xsimd::fma(Ops::dot(q, Ops::load(ab[j][b].qs)), Floats(dw * da[j]), acc[i][j]);
-                        if constexpr (with_min) min_sum[h][i][j] += Ops::half(wb[i][b].m) * sa[j];
-                    }
+                    acc[i][j] = xsimd::fma(Ops::dot(q, Ops::load(ab[j][b].qs)), Floats(dw * da[j]), acc[i][j]);
+                    if constexpr (with_min) min_sum[h][i][j] += Ops::half(wb[i][b].m) * sa[j];
                 }
             }
-            for (int i = 0; i < R; ++i)
-                for (int j = 0; j < T; ++j) parked[h][i][j] = acc[i][j];
         }
-    }
+        for (int i = 0; i < R; ++i)
+            for (int j = 0; j < T; ++j) parked[h][i][j] = acc[i][j];
+    });
     for (int i = 0; i < R; ++i)
         for (int j = 0; j < T; ++j)
             y[j * y_stride + i] =
                 xsimd::reduce_add(parked[0][i][j] + parked[1][i][j]) + (min_sum[0][i][j] + min_sum[1][i][j]);
 }
 
-template <class Ops, bool with_min, class Block, class ActBlock, int R, int T, class Decode>
-void gemm_blocks32_tiled(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t n,
-                         int64_t rows, int64_t tokens, float* y, int64_t y_stride, Decode decode, QuantDotFn dot) {
-    gemm_tiles<R, T>(
-        rows, tokens, w_stride, a_stride, y, y_stride,
-        [&](int64_t r, int64_t t) {
-            tile_blocks32<Ops, with_min, Block, ActBlock, R, T>(w + w_stride * static_cast<size_t>(r), w_stride,
-                                                               a + a_stride * static_cast<size_t>(t), a_stride, n,
-                                                               y + t * y_stride + r, y_stride, decode);
-        },
-        [&](int64_t r, int64_t t) {
-            return dot(w + w_stride * static_cast<size_t>(r), a + a_stride * static_cast<size_t>(t), n);
-        });
-}
-
 template <class Ops, bool with_min, class Block, class ActBlock, class Decode>
 void gemm_blocks32(const void* w, size_t w_stride, const void* a, size_t a_stride, int64_t n, int64_t rows,
                    int64_t tokens, float* y, int64_t y_stride, Decode decode, QuantDotFn dot) {
-    gemm_blocks32_tiled<Ops, with_min, Block, ActBlock, kGemmRows, kGemmTokens>(
-        static_cast<const uint8_t*>(w), w_stride, static_cast<const uint8_t*>(a), a_stride, n, rows, tokens, y,
-        y_stride, decode, dot);
+    const auto* wp = static_cast<const uint8_t*>(w);
+    const auto* ap = static_cast<const uint8_t*>(a);
+    gemm_tiles<kGemmRows, kGemmTokens>(
+        rows, tokens, w_stride, a_stride, y, y_stride,
+        [&](int64_t r, int64_t t) {
+            tile_blocks32<Ops, with_min, Block, ActBlock, kGemmRows, kGemmTokens>(
+                wp + w_stride * static_cast<size_t>(r), w_stride, ap + a_stride * static_cast<size_t>(t), a_stride, n,
+                y + t * y_stride + r, y_stride, decode);
+        },
+        [&](int64_t r, int64_t t) {
+            return dot(wp + w_stride * static_cast<size_t>(r), ap + a_stride * static_cast<size_t>(t), n);
+        });
 }
 
 // The K-quants: sum over super-blocks of kblock(row's block, token's block), per pair in
